@@ -1,0 +1,461 @@
+"""The `mentionops` command. Logging is configured here, once."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+import threading
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from bot import __version__
+
+log = logging.getLogger("mentionops")
+
+
+class Shutdown(SystemExit):
+    """Raised in the main thread by SIGTERM/SIGINT; waitress stops its loop on SystemExit."""
+
+
+def setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # slack_sdk logs request bodies at DEBUG; keep tokens and payloads out of the log.
+    for noisy in ("slack_sdk", "slack_bolt", "urllib3", "httpx", "httpcore", "apscheduler"):
+        logging.getLogger(noisy).setLevel(
+            logging.INFO if noisy == "apscheduler" else logging.WARNING
+        )
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+
+
+def load_settings(ctx: click.Context, *, required: bool = True):
+    from bot.config import ConfigError, Settings
+
+    try:
+        return Settings.load(path=ctx.obj["config"], db_path=ctx.obj["db"])
+    except ConfigError as exc:
+        if not required:
+            return None
+        click.echo("The configuration needs fixing:", err=True)
+        for problem in exc.problems:
+            click.echo(f"  - {problem}", err=True)
+        ctx.exit(2)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="mentionops")
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False),
+    help="Config file (default: $MENTIONOPS_CONFIG, else ./mentionops.toml).",
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False),
+    help="SQLite file (default: $MENTIONOPS_DB, else ./mentionops.db).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+@click.pass_context
+def main(ctx: click.Context, config: str | None, db: str | None, verbose: bool) -> None:
+    """mentionops: urgent public complaints about your brand, routed to your team in Slack."""
+    setup_logging(verbose)
+    ctx.ensure_object(dict)
+    ctx.obj.update(config=config, db=db)
+
+
+# --- run ------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("--port", default=3000, show_default=True, type=int, help="Port to listen on.")
+@click.pass_context
+def run(ctx: click.Context, host: str, port: int) -> None:
+    """Poll the sources and serve Slack: Socket Mode when SLACK_APP_TOKEN is set, else HTTP
+    (POST /slack/events) on --port. GET /healthz is served in both modes."""
+    from slack_bolt.error import BoltError
+
+    from bot.app import Services, build_app
+    from bot.config import missing_environment
+    from bot.pipeline import Pipeline
+    from bot.poster import SlackPoster
+    from bot.scheduler import build_scheduler, job_states
+    from bot.server import make_server, wsgi_app
+    from bot.slack import make_client
+    from bot.sources import build_sources
+    from storage import Store
+
+    settings = load_settings(ctx)
+    problems = [p for p in missing_environment(settings, serving=True) if "SLACK" in p]
+    if problems:
+        for problem in problems:
+            click.echo(f"Cannot start: {problem}", err=True)
+        ctx.exit(2)
+    store = Store(settings.db_path)
+    store.migrate()
+    client = make_client(settings)
+    poster = SlackPoster(client, store, settings)
+    sources, skipped = build_sources(settings)
+    for line in skipped:
+        log.warning("Source %s", line)
+    if not sources:
+        log.warning(
+            "No source can run: enable one under [sources.NAME] in %s", settings.config_path
+        )
+    pipeline = Pipeline(settings, store, sources, poster)
+    scheduler = build_scheduler(pipeline, poster)
+    socket_mode = bool(settings.secrets.get("SLACK_APP_TOKEN"))
+
+    def health() -> tuple[bool, dict]:
+        running = scheduler.running
+        rows = {h["source"]: h for h in store.health()}
+        return running, {
+            "status": "ok" if running else "stopped",
+            "mode": "socket" if socket_mode else "http",
+            "scheduler": "running" if running else "stopped",
+            "jobs": job_states(scheduler) if running else {},
+            "sources": {
+                name: {
+                    k: rows.get(name, {}).get(k)
+                    for k in ("last_success", "last_error", "consecutive_failures", "next_run")
+                }
+                for name in sources
+            },
+            "skipped": skipped,
+        }
+
+    services = Services(settings=settings, store=store, poster=poster, health=health)
+    try:
+        app = build_app(services, client)
+    except BoltError as exc:
+        click.echo(
+            f"Slack did not accept SLACK_BOT_TOKEN ({exc}). Copy the Bot User OAuth Token "
+            "(xoxb-...) from your app's OAuth & Permissions page"
+            + (
+                f" and check SLACK_API_URL={settings.slack_api_url}"
+                if settings.slack_api_url
+                else ""
+            )
+            + ".",
+            err=True,
+        )
+        ctx.exit(2)
+
+    try:
+        poster.reconcile()
+    except Exception as exc:  # noqa: BLE001 - a failed reconcile must not block start-up
+        log.error("Could not check Slack for interrupted alerts (%s); they stay queued.", exc)
+
+    server = make_server(wsgi_app(None if socket_mode else app, health), host, port)
+    socket_handler = None
+    if socket_mode:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        socket_handler = SocketModeHandler(app, settings.secrets.get("SLACK_APP_TOKEN"))
+        socket_handler.connect()
+        log.info("Connected to Slack in Socket Mode")
+
+    def stop(signum, frame):
+        raise Shutdown(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    scheduler.start()
+    log.info(
+        "mentionops %s listening on http://%s:%s (%s); polling %s",
+        __version__,
+        host,
+        server.effective_port,
+        "health only, Socket Mode" if socket_mode else "POST /slack/events, GET /healthz",
+        ", ".join(sources) or "nothing",
+    )
+    try:
+        server.run()
+    finally:
+        log.info("Stopping: no new polls; finishing what is in flight")
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _stop_scheduler(scheduler, timeout=6.0)
+        if socket_handler is not None:
+            socket_handler.close()
+        server.close()
+        log.info("Stopped")
+
+
+def _stop_scheduler(scheduler, timeout: float) -> None:
+    """Stop scheduling at once, then give running jobs up to `timeout` seconds."""
+    if not scheduler.running:
+        return
+    scheduler.shutdown(wait=False)
+    executor = scheduler._lookup_executor("default")
+    pool = getattr(executor, "_pool", None)
+    if pool is None:
+        return
+    done = threading.Event()
+
+    def wait() -> None:
+        pool.shutdown(wait=True)
+        done.set()
+
+    threading.Thread(target=wait, daemon=True).start()
+    if not done.wait(timeout):
+        log.warning(
+            "A poll was still running after %.0f s; leaving it (its cursor did not move)", timeout
+        )
+
+
+# --- fetch ----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--once", is_flag=True, required=True, help="Poll each source once and exit.")
+@click.option("--dry-run", is_flag=True, help="Print what would be posted; store and post nothing.")
+@click.option("--source", "only", help="Poll only this source (e.g. hackernews).")
+@click.pass_context
+def fetch(ctx: click.Context, once: bool, dry_run: bool, only: str | None) -> None:
+    """Poll the enabled sources once, for real. With --dry-run, print the alerts instead."""
+    from bot import blocks
+    from bot.pipeline import Pipeline
+    from bot.poster import SlackPoster, TerminalPoster
+    from bot.slack import make_client
+    from bot.sources import build_sources
+    from storage import Store
+
+    settings = load_settings(ctx)
+    if only and only not in settings.sources:
+        click.echo(
+            f"There is no [sources.{only}] in {settings.config_path}. "
+            f"Configured: {', '.join(settings.sources) or 'none'}.",
+            err=True,
+        )
+        ctx.exit(2)
+    sources, skipped = build_sources(settings, only=only)
+    for line in skipped:
+        click.echo(f"Source {line}", err=True)
+    if not sources:
+        click.echo("No source to poll.", err=True)
+        ctx.exit(1)
+    if dry_run:
+        # Cursors and the repeat-author check still read the database if there is one.
+        exists = Path(settings.db_path).exists()
+        store = Store(settings.db_path if exists else Path(tempfile.mkdtemp()) / "dry-run.db")
+        store.migrate()
+        poster = TerminalPoster(store, settings)
+    else:
+        if not settings.secrets.get("SLACK_BOT_TOKEN"):
+            click.echo(
+                "SLACK_BOT_TOKEN is not set: set it to post alerts, or use --dry-run.", err=True
+            )
+            ctx.exit(2)
+        store = Store(settings.db_path)
+        store.migrate()
+        poster = SlackPoster(make_client(settings), store, settings)
+    pipeline = Pipeline(settings, store, sources, poster)
+    failed = 0
+    now = datetime.now(UTC)
+    for name in sources:
+        report = pipeline.run_once(name, dry_run=dry_run)
+        if report.error:
+            failed += 1
+            click.echo(f"{name}: failed: {report.error}", err=True)
+            continue
+        if dry_run:
+            for mention, score in report.scored:
+                if score.urgent:
+                    click.echo(
+                        blocks.render_text(
+                            blocks.alert_message(
+                                blocks.preview_row(mention, score),
+                                now,
+                                sla_minutes=settings.triage.sla_minutes,
+                            )
+                        )
+                    )
+        click.echo(
+            f"{name}: {report.fetched} fetched, "
+            f"{report.matched} about {settings.brand.name or 'the brand'}, "
+            + (
+                f"{report.urgent} urgent (dry run: nothing stored or posted)"
+                if dry_run
+                else f"{report.new} new, {report.urgent} urgent, {report.posted} posted"
+            )
+        )
+    ctx.exit(1 if failed else 0)
+
+
+# --- demo -----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--keep", type=click.Path(file_okay=False), help="Keep the demo database in this folder."
+)
+@click.pass_context
+def demo(ctx: click.Context, keep: str | None) -> None:
+    """The whole loop offline on bundled sample mentions: fetch, store, score, alert."""
+    from bot.config import Settings
+    from bot.pipeline import Pipeline
+    from bot.poster import TerminalPoster
+    from bot.sources import build_sources
+    from storage import Store
+
+    folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="mentionops-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    data = resources.files("bot") / "data"
+    # The samples are timed as if posted over the last few hours, ending a minute ago.
+    lines = (data / "sample_mentions.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(line) for line in lines if line.strip()]
+    newest = max(datetime.fromisoformat(r["created_at"].replace("Z", "+00:00")) for r in rows)
+    shift = datetime.now(UTC) - timedelta(minutes=1) - newest
+    with (folder / "sample_mentions.jsonl").open("w", encoding="utf-8") as fh:
+        for r in rows:
+            moment = datetime.fromisoformat(r["created_at"].replace("Z", "+00:00")) + shift
+            r["created_at"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+    (folder / "mentionops.toml").write_text(
+        (data / "demo.toml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+
+    settings = Settings.load(
+        environ={}, path=folder / "mentionops.toml", db_path=str(folder / "demo.db")
+    )
+    store = Store(settings.db_path)
+    store.migrate()
+    poster = TerminalPoster(store, settings, echo=click.echo)
+    sources, _ = build_sources(settings)
+    pipeline = Pipeline(settings, store, sources, poster)
+    click.echo(
+        f"mentionops demo: replaying {len(rows)} sample mentions of {settings.brand.name}.\n"
+    )
+    report = pipeline.run_once("replay")
+    first = next((m for m in store.open_urgent()), None)
+    if first:
+        click.echo("\nAn agent clicks Claim on the first alert; the card is updated in place:")
+        result = store.claim(first["id"], "U0DEMOAGENT")
+        click.echo(poster.render(result.mention))
+    click.echo(
+        f"\nDone: {report.fetched} mentions read, {report.matched} about {settings.brand.name}, "
+        f"{report.new} stored, {report.urgent} urgent, {report.posted} alerts shown "
+        f"(threshold {settings.triage.urgency_threshold}). Database: {settings.db_path}"
+    )
+
+
+# --- check-config, score, status, db --------------------------------------------------------
+
+
+@main.command("check-config")
+@click.pass_context
+def check_config(ctx: click.Context) -> None:
+    """Validate the config file and the environment; name everything to fix."""
+    from bot.config import ConfigError, Settings, missing_environment
+
+    try:
+        settings = Settings.load(path=ctx.obj["config"], db_path=ctx.obj["db"])
+    except ConfigError as exc:
+        click.echo(f"{len(exc.problems)} problem(s) to fix:")
+        for problem in exc.problems:
+            click.echo(f"  - {problem}")
+        ctx.exit(1)
+    env = missing_environment(settings, serving=True)
+    enabled = ", ".join(s.name for s in settings.enabled_sources()) or "none"
+    if env:
+        click.echo(
+            f"{settings.config_path} is valid (sources: {enabled}), but the environment is not:"
+        )
+        for problem in env:
+            click.echo(f"  - {problem}")
+        ctx.exit(1)
+    click.echo(f"{settings.config_path} is valid. Sources: {enabled}. Environment: all set.")
+
+
+@main.command()
+@click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
+@click.pass_context
+def score(ctx: click.Context, file) -> None:
+    """Score mentions (JSON Lines from FILE or stdin); each is written back with urgency,
+    urgent, category, sentiment and reasons added."""
+    from bot.config import Brand, Settings, Triage
+    from bot.models import MentionFormatError
+    from bot.scoring import Scorer
+
+    path = ctx.obj["config"] or os.environ.get("MENTIONOPS_CONFIG")
+    if path or Path("mentionops.toml").exists():
+        settings: Settings = load_settings(ctx)
+        scorer = Scorer(settings.brand, settings.triage)
+    else:
+        scorer = Scorer(Brand(name="", terms=()), Triage())
+    from bot.models import Mention
+
+    bad = 0
+    for number, line in enumerate(file, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+            mention = Mention.from_json(data)
+        except (json.JSONDecodeError, MentionFormatError) as exc:
+            bad += 1
+            click.echo(f"line {number}: skipped: {exc}", err=True)
+            continue
+        result = scorer.score(mention)
+        click.echo(json.dumps({**data, **result.to_json()}, ensure_ascii=False))
+    if bad:
+        ctx.exit(1)
+
+
+@main.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """Each source's health: last good poll, failures, next poll."""
+    from bot import blocks
+    from bot.sources import build_sources
+    from storage import Store
+
+    settings = load_settings(ctx)
+    store = Store(settings.db_path)
+    store.migrate()
+    _, skipped = build_sources(settings)
+    lines = blocks.status_lines(
+        store.health(), [s.name for s in settings.enabled_sources()], skipped, datetime.now(UTC)
+    )
+    click.echo(
+        "\n".join(blocks.mrkdwn_to_terminal(line) for line in lines) or "No sources enabled."
+    )
+    counts = store.counts()
+    click.echo(
+        f"Mentions: {counts['stored']} stored, {counts['urgent']} urgent, "
+        f"{counts.get('posted', 0)} waiting for a claim, {counts.get('claimed', 0)} claimed, "
+        f"{counts['unsent']} alerts not yet in Slack."
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("migrate")
+@click.pass_context
+def db_migrate(ctx: click.Context) -> None:
+    """Create the database or bring its schema up to date."""
+    from bot.config import ConfigError, Settings
+    from storage import Store
+
+    path = ctx.obj["db"]
+    if not path:
+        try:
+            path = Settings.load(path=ctx.obj["config"]).db_path
+        except ConfigError:
+            path = os.environ.get("MENTIONOPS_DB", "mentionops.db")
+    applied = Store(path).migrate()
+    click.echo(f"{path}: applied {', '.join(applied)}" if applied else f"{path}: up to date")

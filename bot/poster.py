@@ -1,0 +1,245 @@
+"""Everything the bot writes to Slack, on top of the outbox in SQLite.
+
+At most once: an alert's outbox row goes pending -> sending (compare-and-set) before
+chat.postMessage and -> sent after. If the process dies in between, or the call's outcome is
+unknown (a timeout), the row stays `sending`; `reconcile` then looks for the alert in the
+channel's history by its message metadata before anything is posted again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks, ids
+from bot.config import Settings
+from bot.models import parse_time, utcnow
+from storage import Store
+
+log = logging.getLogger(__name__)
+
+HISTORY_MARGIN = timedelta(minutes=5)
+STUCK_AFTER = timedelta(minutes=2)  # a `sending` row this old is not in flight any more
+
+
+class SlackPoster:
+    def __init__(
+        self,
+        client: WebClient,
+        store: Store,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self.client = client
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self._locks: dict[int, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._flush_lock = threading.Lock()
+
+    # --- alerts ------------------------------------------------------------------------------
+
+    def flush(self) -> int:
+        """Post every pending alert, oldest first; returns how many were posted."""
+        posted = 0
+        with self._flush_lock:
+            for row in self.store.outbox("pending"):
+                if self.send(row["mention_id"], row["channel"]):
+                    posted += 1
+        return posted
+
+    def send(self, mention_id: int, channel: str) -> bool:
+        if not self.store.begin_send(mention_id):
+            return False  # someone else is sending it, or it was sent
+        mention = self.store.mention(mention_id)
+        message = blocks.alert_message(mention, self.clock(), sla_minutes=self.sla_minutes)
+        try:
+            response = self.client.chat_postMessage(channel=channel, **message)
+        except SlackApiError as exc:
+            error = exc.response.get("error", "unknown_error")
+            log.error(
+                "Slack refused alert for mention %s in %s: %s%s",
+                mention_id,
+                channel,
+                error,
+                _hint(error),
+            )
+            self.store.send_failed(mention_id, f"slack: {error}")
+            return False
+        except Exception:
+            # The post may or may not have reached Slack: leave it `sending` for reconcile.
+            log.exception(
+                "Posting mention %s: outcome unknown, will check Slack's history", mention_id
+            )
+            return False
+        self.store.mark_sent(mention_id, response["channel"], response["ts"])
+        return True
+
+    def reconcile(self, *, stuck_after: timedelta = timedelta(0)) -> dict[str, int]:
+        """Settle alerts left `sending`: found in Slack -> sent; not found -> pending again.
+
+        At start-up every `sending` row is settled; while running, only rows older than
+        `stuck_after`, so a post still in flight is left alone.
+        """
+        found = requeued = 0
+        cutoff = self.clock() - stuck_after
+        for row in self.store.outbox("sending"):
+            if parse_time(row["updated_at"]) > cutoff:
+                continue
+            ts = self._find_in_history(row["channel"], row["mention_id"], row["created_at"])
+            if ts:
+                self.store.mark_sent(row["mention_id"], row["channel"], ts)
+                found += 1
+            else:
+                self.store.send_failed(row["mention_id"], "not in Slack after an interrupted post")
+                requeued += 1
+        if found or requeued:
+            log.info(
+                "Reconciled interrupted alerts: %s already in Slack, %s to post", found, requeued
+            )
+        return {"found": found, "requeued": requeued}
+
+    def _find_in_history(self, channel: str, mention_id: int, created_at: str) -> str | None:
+        oldest = (parse_time(created_at) - HISTORY_MARGIN).timestamp()
+        cursor = None
+        while True:
+            response = self.client.conversations_history(
+                channel=channel,
+                oldest=f"{oldest:.6f}",
+                limit=200,
+                include_all_metadata=True,
+                cursor=cursor,
+            )
+            for message in response.get("messages", []):
+                meta = message.get("metadata") or {}
+                payload = meta.get("event_payload") or {}
+                if meta.get("event_type") == ids.ALERT_EVENT_TYPE and str(
+                    payload.get("mention_id")
+                ) == str(mention_id):
+                    return message["ts"]
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not response.get("has_more") or not cursor:
+                return None
+
+    # --- updates after an action ---------------------------------------------------------------
+
+    def _lock(self, mention_id: int) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(mention_id, threading.Lock())
+
+    def refresh(self, mention_id: int) -> str | None:
+        """Re-render the alert from the database (never from the click that caused it), so
+        concurrent actions end on a card that matches the truth. Returns an error code when
+        Slack could not update it (message deleted, channel archived), else None."""
+        with self._lock(mention_id):
+            mention = self.store.mention(mention_id)
+            if not mention or not mention.get("ts"):
+                return "not_posted"
+            message = blocks.alert_message(mention, self.clock(), sla_minutes=self.sla_minutes)
+            message.pop("unfurl_links")
+            message.pop("unfurl_media")
+            try:
+                self.client.chat_update(channel=mention["channel"], ts=mention["ts"], **message)
+            except SlackApiError as exc:
+                error = exc.response.get("error", "unknown_error")
+                log.warning("Could not update the alert for mention %s: %s", mention_id, error)
+                return error
+        return None
+
+    def thread(self, mention: dict, text: str) -> None:
+        """One short line in the alert's thread: the history reads without the database."""
+        if not mention.get("ts"):
+            return
+        try:
+            self.client.chat_postMessage(
+                channel=mention["channel"],
+                thread_ts=mention["ts"],
+                text=text,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as exc:
+            log.warning(
+                "Thread note on mention %s failed: %s", mention["id"], exc.response.get("error")
+            )
+
+    def ephemeral(self, channel: str, user: str, text: str) -> None:
+        try:
+            self.client.chat_postEphemeral(channel=channel, user=user, text=text)
+        except SlackApiError as exc:
+            log.warning("Ephemeral to %s failed: %s", user, exc.response.get("error"))
+
+    def notice(self, text: str) -> str | None:
+        """A notice in the alert channel (source health); returns its ts."""
+        try:
+            response = self.client.chat_postMessage(
+                channel=self.settings.slack.alert_channel, **blocks.notice_message(text)
+            )
+        except SlackApiError as exc:
+            log.error("Notice not posted: %s", exc.response.get("error"))
+            return None
+        return response["ts"]
+
+    @property
+    def sla_minutes(self) -> int:
+        return self.settings.triage.sla_minutes
+
+
+class TerminalPoster:
+    """Prints alerts instead of posting them: `mentionops demo`, and runs without Slack."""
+
+    channel = "terminal"
+
+    def __init__(self, store: Store, settings: Settings, *, echo=print, clock=utcnow):
+        self.store = store
+        self.settings = settings
+        self.echo = echo
+        self.clock = clock
+        self.sent = 0
+
+    def flush(self) -> int:
+        posted = 0
+        for row in self.store.outbox("pending"):
+            if not self.store.begin_send(row["mention_id"]):
+                continue
+            self.sent += 1
+            ts = f"{self.clock().timestamp():.0f}.{self.sent:06d}"
+            result = self.store.mark_sent(row["mention_id"], self.channel, ts)
+            self.echo(self.render(result.mention))
+            posted += 1
+        return posted
+
+    def render(self, mention: dict) -> str:
+        message = blocks.alert_message(
+            mention, self.clock(), sla_minutes=self.settings.triage.sla_minutes
+        )
+        return blocks.render_text(message)
+
+    def reconcile(self, **_) -> dict[str, int]:
+        return {"found": 0, "requeued": 0}
+
+    def notice(self, text: str) -> str | None:
+        self.echo(f"[notice] {blocks.mrkdwn_to_terminal(text)}")
+        return None
+
+
+_HINTS = {
+    "not_in_channel": ": invite the bot to the channel (/invite @mentionops)",
+    "channel_not_found": ": check [slack] alert_channel is a channel ID the bot can see",
+    "is_archived": ": the alert channel is archived; set a new [slack] alert_channel",
+    "invalid_auth": ": check SLACK_BOT_TOKEN",
+    "not_authed": ": set SLACK_BOT_TOKEN",
+    "token_revoked": ": the app was uninstalled or its token revoked; reinstall it",
+    "missing_scope": ": add the scope from manifest.yaml and reinstall the app",
+}
+
+
+def _hint(error: str) -> str:
+    return _HINTS.get(error, "")

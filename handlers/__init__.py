@@ -1,0 +1,9 @@
+"""Slack listeners, one module per surface. Each module has `register(app)`."""
+
+from handlers import actions, commands, events
+
+
+def register(app) -> None:
+    actions.register(app)
+    commands.register(app)
+    events.register(app)

@@ -1,0 +1,524 @@
+"""SQLite storage: one function per state change, each atomic, each with an audit event.
+
+A `Store` holds only the path. Every call opens a short-lived connection (WAL, busy_timeout),
+so a Store may be shared by Bolt's worker threads and the scheduler's: no connection ever
+crosses a thread. State changes are compare-and-set (`UPDATE ... WHERE status IN (...)
+RETURNING`) inside `BEGIN IMMEDIATE`, so two people clicking Claim at once give one owner.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from bot.models import Mention, Score, dumps, iso, parse_time, utcnow
+from storage.migrations import migrations
+
+BUSY_TIMEOUT_MS = 10_000
+SYSTEM = "mentionops"  # the actor of events the bot causes itself
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The outcome of a state change. `mention` is the row after the change, or the current
+    row when the change was refused; `reason` says why it was refused."""
+
+    ok: bool
+    mention: dict | None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What `save_batch` stored: new mention ids, and which of them wait in the outbox."""
+
+    new_ids: list[int]
+    queued_ids: list[int]
+    duplicates: int
+
+
+class Store:
+    def __init__(self, path: str | Path, *, clock: Callable[[], datetime] = utcnow):
+        self.path = str(path)
+        self.clock = clock
+
+    # --- connections -----------------------------------------------------------------------
+
+    @contextmanager
+    def connect(self) -> Iterator[Database]:
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            yield Database(conn, execute_plugins=False)
+        finally:
+            conn.close()
+
+    @contextmanager
+    def write(self) -> Iterator[Database]:
+        """A write transaction taken with BEGIN IMMEDIATE: it waits for the write lock up front
+        (honouring busy_timeout) instead of failing half-way as a deferred one can in WAL."""
+        with self.connect() as db:
+            db.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if db.conn.in_transaction:
+                    db.conn.execute("ROLLBACK")
+                raise
+            else:
+                db.conn.execute("COMMIT")
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations; returns the names applied (empty when up to date)."""
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with self.connect() as db:
+            pending = [m.name for m in migrations.pending(db)]
+            migrations.apply(db)
+            db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('created_at', ?)",
+                [iso(self.clock())],
+            )
+        return pending
+
+    def now(self) -> str:
+        return iso(self.clock())
+
+    def meta(self, key: str) -> str | None:
+        with self.connect() as db:
+            row = db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    # --- mentions ----------------------------------------------------------------------------
+
+    def save_batch(
+        self,
+        source: str,
+        scored: Iterable[tuple[Mention, Score]],
+        *,
+        cursors: dict[str, str] | None = None,
+        alert_channel: str | None = None,
+    ) -> Saved:
+        """Store new mentions with their scores, queue the urgent ones for Slack, and move the
+        source's cursors: all in one transaction, so a cursor never passes an unsaved mention.
+        A mention already stored (same source and id) is left as it is."""
+        now = self.now()
+        new_ids: list[int] = []
+        queued: list[int] = []
+        duplicates = 0
+        with self.write() as db:
+            for mention, score in scored:
+                created = iso(mention.created_at) if mention.created_at else now
+                cur = db.execute(
+                    """
+                    INSERT INTO mentions (source, external_id, url, author, author_name,
+                        followers, title, text, lang, metrics, created_at, fetched_at, urgency,
+                        urgent, category, sentiment, reasons, status, status_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?)
+                    ON CONFLICT (source, external_id) DO NOTHING
+                    RETURNING id
+                    """,
+                    [
+                        mention.source,
+                        mention.external_id,
+                        mention.url,
+                        mention.author,
+                        mention.author_name,
+                        mention.followers,
+                        mention.title,
+                        mention.text,
+                        mention.lang,
+                        dumps(mention.metrics),
+                        created,
+                        now,
+                        score.urgency,
+                        int(score.urgent),
+                        score.category,
+                        score.sentiment,
+                        dumps(score.reasons),
+                        now,
+                    ],
+                )
+                row = cur.fetchone()
+                if row is None:
+                    duplicates += 1
+                    continue
+                mention_id = row[0]
+                new_ids.append(mention_id)
+                _event(
+                    db,
+                    mention_id,
+                    now,
+                    SYSTEM,
+                    "stored",
+                    None,
+                    "new",
+                    {"urgency": score.urgency, "urgent": score.urgent},
+                )
+                if score.urgent and alert_channel:
+                    db.execute(
+                        "INSERT INTO outbox (mention_id, state, channel, created_at, updated_at)"
+                        " VALUES (?, 'pending', ?, ?, ?)",
+                        [mention_id, alert_channel, now, now],
+                    )
+                    queued.append(mention_id)
+            for query, cursor in (cursors or {}).items():
+                db.execute(
+                    """
+                    INSERT INTO cursors (source, query, cursor, updated_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (source, query) DO UPDATE
+                        SET cursor = excluded.cursor, updated_at = excluded.updated_at
+                    """,
+                    [source, query, cursor, now],
+                )
+        return Saved(new_ids, queued, duplicates)
+
+    def known_ids(self, source: str, external_ids: Iterable[str]) -> set[str]:
+        ids = list(external_ids)
+        found: set[str] = set()
+        with self.connect() as db:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = db.execute(
+                    "SELECT external_id FROM mentions"
+                    f" WHERE source = ? AND external_id IN ({marks})",
+                    [source, *chunk],
+                )
+                found.update(r[0] for r in rows)
+        return found
+
+    def recent_authors(self, authors: Iterable[str], since: datetime) -> set[str]:
+        """Which of these authors (lower-cased) already have a mention since `since`."""
+        names = sorted({a.lower() for a in authors if a})
+        if not names:
+            return set()
+        with self.connect() as db:
+            marks = ",".join("?" * len(names))
+            rows = db.execute(
+                f"SELECT DISTINCT lower(author) FROM mentions WHERE lower(author) IN ({marks})"
+                " AND created_at >= ?",
+                [*names, iso(since)],
+            )
+            return {r[0] for r in rows}
+
+    def mention(self, mention_id: int) -> dict | None:
+        with self.connect() as db:
+            return _mention(db, mention_id)
+
+    def mention_by_message(self, channel: str, ts: str) -> dict | None:
+        with self.connect() as db:
+            row = db.execute(
+                "SELECT id FROM mentions WHERE channel = ? AND ts = ?", [channel, ts]
+            ).fetchone()
+            return _mention(db, row[0]) if row else None
+
+    def events(self, mention_id: int | None = None) -> list[dict]:
+        with self.connect() as db:
+            if mention_id is None:
+                rows = db.query("SELECT * FROM events ORDER BY id")
+            else:
+                rows = db.query(
+                    "SELECT * FROM events WHERE mention_id = ? ORDER BY id", [mention_id]
+                )
+            return [{**r, "detail": json.loads(r["detail"])} for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Mentions by status, plus totals: what `demo` and `status` print."""
+        with self.connect() as db:
+            by_status = dict(db.execute("SELECT status, count(*) FROM mentions GROUP BY status"))
+            total, urgent = db.execute(
+                "SELECT count(*), coalesce(sum(urgent), 0) FROM mentions"
+            ).fetchone()
+            pending = db.execute("SELECT count(*) FROM outbox WHERE state != 'sent'").fetchone()[0]
+        return {"stored": total, "urgent": urgent, "unsent": pending, **by_status}
+
+    # --- outbox ------------------------------------------------------------------------------
+
+    def outbox(self, state: str) -> list[dict]:
+        with self.connect() as db:
+            return list(
+                db.query("SELECT * FROM outbox WHERE state = ? ORDER BY mention_id", [state])
+            )
+
+    def begin_send(self, mention_id: int) -> bool:
+        """Take an outbox row for sending (pending -> sending). False if someone else has it."""
+        with self.connect() as db:
+            row = db.execute(
+                "UPDATE outbox SET state = 'sending', attempts = attempts + 1, updated_at = ?"
+                " WHERE mention_id = ? AND state = 'pending' RETURNING mention_id",
+                [self.now(), mention_id],
+            ).fetchone()
+            db.conn.commit()
+        return row is not None
+
+    def mark_sent(self, mention_id: int, channel: str, ts: str) -> Transition:
+        """The alert is in Slack: record where, and move the mention new -> posted."""
+        now = self.now()
+        with self.write() as db:
+            db.execute(
+                "UPDATE outbox SET state = 'sent', ts = ?, channel = ?, last_error = NULL,"
+                " updated_at = ? WHERE mention_id = ?",
+                [ts, channel, now, mention_id],
+            )
+            row = db.execute(
+                "UPDATE mentions SET status = 'posted', status_at = ?, channel = ?, ts = ?,"
+                " version = version + 1 WHERE id = ? AND status = 'new' RETURNING id",
+                [now, channel, ts, mention_id],
+            ).fetchone()
+            if row:
+                _event(
+                    db,
+                    mention_id,
+                    now,
+                    SYSTEM,
+                    "posted",
+                    "new",
+                    "posted",
+                    {"channel": channel, "ts": ts},
+                )
+            return Transition(row is not None, _mention(db, mention_id))
+
+    def send_failed(self, mention_id: int, error: str) -> None:
+        """Slack said no for certain (not a maybe): back to pending, to try again later."""
+        with self.connect() as db:
+            db.execute(
+                "UPDATE outbox SET state = 'pending', last_error = ?, updated_at = ?"
+                " WHERE mention_id = ? AND state = 'sending'",
+                [error[:500], self.now(), mention_id],
+            )
+            db.conn.commit()
+
+    # --- state changes -----------------------------------------------------------------------
+
+    def claim(self, mention_id: int, user: str) -> Transition:
+        return self._transition(
+            mention_id,
+            user,
+            "claim",
+            "UPDATE mentions SET status = 'claimed', claimed_by = :user, claimed_at = :now,"
+            " status_at = :now, version = version + 1"
+            " WHERE id = :id AND status = 'posted' RETURNING id",
+            {},
+            refusal=lambda m: "already_claimed" if m["status"] == "claimed" else m["status"],
+        )
+
+    def unclaim(self, mention_id: int, user: str, *, manager: bool = False) -> Transition:
+        return self._transition(
+            mention_id,
+            user,
+            "unclaim",
+            "UPDATE mentions SET status = 'posted', claimed_by = NULL, claimed_at = NULL,"
+            " status_at = :now, version = version + 1"
+            " WHERE id = :id AND status = 'claimed' AND (claimed_by = :user OR :manager)"
+            " RETURNING id",
+            {"manager": int(manager)},
+            refusal=lambda m: "not_owner" if m["status"] == "claimed" else m["status"],
+        )
+
+    def resolve(
+        self, mention_id: int, user: str, *, manager: bool = False, outcome: str | None = None
+    ) -> Transition:
+        return self._transition(
+            mention_id,
+            user,
+            "resolve",
+            "UPDATE mentions SET status = 'resolved', resolved_by = :user, resolved_at = :now,"
+            " outcome = :outcome, status_at = :now, version = version + 1"
+            " WHERE id = :id AND ((status = 'claimed' AND (claimed_by = :user OR :manager))"
+            " OR (status = 'posted' AND :manager)) RETURNING id",
+            {"manager": int(manager), "outcome": outcome},
+            refusal=lambda m: {
+                "claimed": "not_owner",
+                "posted": "not_claimed",
+            }.get(m["status"], m["status"]),
+        )
+
+    def _transition(
+        self,
+        mention_id: int,
+        user: str,
+        action: str,
+        sql: str,
+        params: dict,
+        *,
+        refusal: Callable[[dict], str],
+    ) -> Transition:
+        now = self.now()
+        with self.write() as db:
+            before = _mention(db, mention_id)
+            if before is None:
+                return Transition(False, None, "not_found")
+            row = db.execute(sql, {"id": mention_id, "user": user, "now": now, **params}).fetchone()
+            after = _mention(db, mention_id)
+            if row is None:
+                reason = refusal(before)
+                _event(
+                    db,
+                    mention_id,
+                    now,
+                    user,
+                    f"{action}_refused",
+                    before["status"],
+                    before["status"],
+                    {"reason": reason},
+                )
+                return Transition(False, before, reason)
+            detail = {k: v for k, v in params.items() if k != "manager" and v is not None}
+            _event(db, mention_id, now, user, action, before["status"], after["status"], detail)
+            return Transition(True, after)
+
+    def record_event(
+        self, mention_id: int | None, actor: str, action: str, detail: dict | None = None
+    ) -> None:
+        """An audit line for something that changes no state (a note, a refused click)."""
+        with self.write() as db:
+            status = None
+            if mention_id is not None:
+                row = db.execute(
+                    "SELECT status FROM mentions WHERE id = ?", [mention_id]
+                ).fetchone()
+                status = row[0] if row else None
+            _event(db, mention_id, self.now(), actor, action, status, status, detail or {})
+
+    # --- cursors and source health -----------------------------------------------------------
+
+    def cursors(self, source: str) -> dict[str, str]:
+        with self.connect() as db:
+            return dict(db.execute("SELECT query, cursor FROM cursors WHERE source = ?", [source]))
+
+    def poll_succeeded(
+        self, source: str, fetched: int, *, next_run: datetime | None = None
+    ) -> dict:
+        """Record a good poll; returns the health row as it was before (for recovery notices)."""
+        now = self.now()
+        with self.write() as db:
+            before = _health(db, source)
+            db.execute(
+                """
+                INSERT INTO source_health (source, last_run, last_success, consecutive_failures,
+                    failing_since, mentions_fetched, last_mention_at, next_run)
+                VALUES (:s, :now, :now, 0, NULL, :n, CASE WHEN :n > 0 THEN :now END, :next)
+                ON CONFLICT (source) DO UPDATE SET last_run = :now, last_success = :now,
+                    consecutive_failures = 0, failing_since = NULL,
+                    mentions_fetched = mentions_fetched + :n,
+                    last_mention_at = CASE WHEN :n > 0 THEN :now ELSE last_mention_at END,
+                    next_run = :next
+                """,
+                {
+                    "s": source,
+                    "now": now,
+                    "n": fetched,
+                    "next": iso(next_run) if next_run else None,
+                },
+            )
+        return before
+
+    def poll_failed(self, source: str, error: str, *, next_run: datetime | None = None) -> dict:
+        """Record a failed poll; returns the health row after it."""
+        now = self.now()
+        with self.write() as db:
+            db.execute(
+                """
+                INSERT INTO source_health (source, last_run, last_error, last_error_at,
+                    consecutive_failures, failing_since, next_run)
+                VALUES (:s, :now, :err, :now, 1, :now, :next)
+                ON CONFLICT (source) DO UPDATE SET last_run = :now, last_error = :err,
+                    last_error_at = :now, consecutive_failures = consecutive_failures + 1,
+                    failing_since = coalesce(failing_since, :now), next_run = :next
+                """,
+                {
+                    "s": source,
+                    "now": now,
+                    "err": error[:500],
+                    "next": iso(next_run) if next_run else None,
+                },
+            )
+            return _health(db, source)
+
+    def set_notice(self, source: str, notice: str | None) -> None:
+        """Remember which health notice is out for a source, so it is sent once, not per poll."""
+        with self.connect() as db:
+            db.execute(
+                "INSERT INTO source_health (source, notice) VALUES (?, ?)"
+                " ON CONFLICT (source) DO UPDATE SET notice = excluded.notice",
+                [source, notice],
+            )
+            db.conn.commit()
+
+    def health(self) -> list[dict]:
+        with self.connect() as db:
+            return list(db.query("SELECT * FROM source_health ORDER BY source"))
+
+    def claimed_by(self, user: str) -> list[dict]:
+        """Mentions this user has claimed and not resolved, oldest claim first."""
+        with self.connect() as db:
+            ids = [
+                r[0]
+                for r in db.execute(
+                    "SELECT id FROM mentions WHERE status = 'claimed' AND claimed_by = ?"
+                    " ORDER BY claimed_at, id",
+                    [user],
+                )
+            ]
+            return [_mention(db, i) for i in ids]
+
+    def open_urgent(self, older_than: datetime | None = None) -> list[dict]:
+        """Posted but unclaimed mentions, oldest first."""
+        with self.connect() as db:
+            sql = "SELECT id FROM mentions WHERE status = 'posted'"
+            params: list = []
+            if older_than is not None:
+                sql += " AND created_at <= ?"
+                params.append(iso(older_than))
+            ids = [r[0] for r in db.execute(sql + " ORDER BY created_at, id", params)]
+            return [_mention(db, i) for i in ids]
+
+
+def _mention(db: Database, mention_id: int) -> dict | None:
+    rows = list(db.query("SELECT * FROM mentions WHERE id = ?", [mention_id]))
+    if not rows:
+        return None
+    row = rows[0]
+    row["reasons"] = json.loads(row["reasons"])
+    row["metrics"] = json.loads(row["metrics"])
+    row["urgent"] = bool(row["urgent"])
+    return row
+
+
+def _health(db: Database, source: str) -> dict:
+    rows = list(db.query("SELECT * FROM source_health WHERE source = ?", [source]))
+    return rows[0] if rows else {}
+
+
+def _event(
+    db: Database,
+    mention_id: int | None,
+    at: str,
+    actor: str,
+    action: str,
+    from_status: str | None,
+    to_status: str | None,
+    detail: dict,
+) -> None:
+    db.execute(
+        "INSERT INTO events (mention_id, at, actor, action, from_status, to_status, detail)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [mention_id, at, actor, action, from_status, to_status, dumps(detail)],
+    )
+
+
+def since(delta: timedelta, clock: Callable[[], datetime] = utcnow) -> datetime:
+    return clock() - delta
+
+
+__all__ = ["Store", "Transition", "Saved", "parse_time"]
