@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -35,13 +36,21 @@ class Services:
         return user_id in self.settings.slack.managers
 
 
-def build_app(services: Services, client: WebClient, *, verify_token: bool = True) -> App:
+def build_app(
+    services: Services,
+    client: WebClient,
+    *,
+    verify_token: bool = True,
+    executor: Executor | None = None,
+) -> App:
+    """`executor` runs listeners after their ack (Bolt's default: a thread pool)."""
     app = App(
         client=client,
         signing_secret=services.settings.secrets.get("SLACK_SIGNING_SECRET") or "",
         token_verification_enabled=verify_token,
         process_before_response=False,
         logger=logging.getLogger("mentionops.bolt"),
+        listener_executor=executor,
     )
 
     def inject(context, next):  # noqa: A002 - Bolt's own parameter name

@@ -74,9 +74,10 @@ def _author(m: dict) -> str:
     if name and name.lower() != handle.lower():
         parts.append(f"*{escape_mrkdwn(name)}*")
         if handle:
-            parts.append(f"(@{escape_mrkdwn(handle)})")
+            parts.append(f"({escape_mrkdwn('@' + handle)})")
     elif handle:
-        parts.append(f"*@{escape_mrkdwn(handle)}*")
+        # Escape the `@` with the handle: a handle `here` must not show as a bare `@here`.
+        parts.append(f"*{escape_mrkdwn('@' + handle)}*")
     else:
         parts.append("*someone*")
     label = followers_label(m.get("followers"))
@@ -119,8 +120,18 @@ def _button(text: str, action_id: str, value: str, style: str | None = None) -> 
     return button
 
 
+# Characters a URL may not hold raw (RFC 3986) that would also end or split a mrkdwn
+# `<url|label>` link: a URL carrying them could forge a ping or a link of its own.
+_URL_UNSAFE = re.compile(r"[\s<>|\x00-\x1f\x7f]")
+
+
 def _safe_url(url: str | None) -> str | None:
-    if url and url.startswith(("https://", "http://")) and len(url) <= 3000 and " " not in url:
+    if (
+        url
+        and url.startswith(("https://", "http://"))
+        and len(url) <= 3000
+        and not _URL_UNSAFE.search(url)
+    ):
         return url
     return None
 
@@ -162,9 +173,16 @@ def alert_blocks(m: dict, now: datetime, *, sla_minutes: int) -> list[dict]:
     if m.get("title"):
         body += f"\n*{escape_mrkdwn(truncate(m['title'], 200))}*"
     text = m.get("text") or ""
-    quoted = _quote(truncate(text, MAX_QUOTE))
+    # Escaping and quoting can make text several times longer (`<` -> `&lt;`, a `>` a line):
+    # fit the quote as escaped, so the section's 3,000 characters never cut it mid-entity or
+    # cut off the link to the whole post.
+    keep = MAX_QUOTE
+    quoted = _quote(truncate(text, keep))
+    while len(quoted) > MAX_QUOTE:
+        keep = max(1, keep * MAX_QUOTE // len(quoted) - 1)
+        quoted = _quote(truncate(text, keep))
     url = _safe_url(m.get("url"))
-    if len(text) > MAX_QUOTE and url:
+    if len(text) > keep and url:
         quoted += f"\n<{url}|Read the whole post>"
     body += "\n" + quoted
     why = " · ".join(escape_mrkdwn(r) for r in m.get("reasons") or [])
@@ -196,10 +214,10 @@ def alert_blocks(m: dict, now: datetime, *, sla_minutes: int) -> list[dict]:
 
 def alert_text(m: dict) -> str:
     """The notification and screen-reader fallback: short, escaped."""
-    who = escape_mrkdwn(m.get("author") or m.get("author_name") or "someone")
+    who = escape_mrkdwn("@" + (m.get("author") or m.get("author_name") or "someone"))
     name = SOURCES.get(m["source"], ("", m["source"]))[1]
     snippet = escape_mrkdwn(truncate(" ".join((m.get("text") or "").split()), 150))
-    return f"Urgent {m['urgency']}/100 from @{who} on {name}: {snippet}"
+    return f"Urgent {m['urgency']}/100 from {who} on {name}: {snippet}"
 
 
 def alert_message(m: dict, now: datetime, *, sla_minutes: int) -> dict:
@@ -324,9 +342,9 @@ def help_message(unknown: str | None = None) -> dict:
 
 
 def _alert_link(m: dict, permalink: str | None) -> str:
-    who = escape_mrkdwn(m.get("author") or "someone")
+    who = escape_mrkdwn("@" + (m.get("author") or "someone"))
     snippet = escape_mrkdwn(truncate(" ".join((m.get("text") or "").split()), 90))
-    label = f"{source_label(m['source'])} · @{who}"
+    label = f"{source_label(m['source'])} · {who}"
     if permalink:
         label = f"<{permalink}|{label}>"
     return f"{label}: {snippet}"

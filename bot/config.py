@@ -171,8 +171,10 @@ class Settings:
                     "or set MENTIONOPS_CONFIG to its path."
                 ]
             ) from None
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError([f"{config_path}: not valid TOML: {exc}"]) from None
+        except OSError as exc:
+            raise ConfigError([f"{config_path}: cannot read the config file: {exc}"]) from None
         settings, problems = from_mapping(raw, env, config_path=config_path, db_path=db_path)
         if problems:
             raise ConfigError([f"{config_path}: {p}" for p in problems])
@@ -329,7 +331,8 @@ def from_mapping(
     if "brand" not in raw:
         problems.append("[brand] is required: name the brand and the terms to watch for")
     terms = b.strings("terms", required="brand" in raw)
-    if "brand" in raw and "terms" in b.table and not terms:
+    listed = b.table.get("terms")
+    if isinstance(listed, list) and all(isinstance(t, str) for t in listed) and not terms:
         problems.append("[brand] terms must list at least one term")
     brand = Brand(
         name=b.string("name", required="brand" in raw),
@@ -460,6 +463,7 @@ def _source(name: str, table: Any, problems: list[str]) -> SourceConfig:
     r = _Reader(table, where, problems)
     own = SOURCE_KEYS[name]
     r.unknown(COMMON_SOURCE_KEYS | own)
+    enabled = r.boolean("enabled", True)
     base_url = r.string("base_url", SOURCE_DEFAULTS[name]["base_url"]).rstrip("/")
     if base_url and not base_url.startswith(("http://", "https://")):
         problems.append(f"[{where}] base_url must start with http:// or https://")
@@ -477,7 +481,7 @@ def _source(name: str, table: Any, problems: list[str]) -> SourceConfig:
         for feed in feeds:
             if not feed.startswith(("http://", "https://")):
                 problems.append(f"[{where}] feeds: {feed!r} must be a full http(s) URL")
-        if r.boolean("enabled", True) and not feeds:
+        if enabled and not feeds:
             problems.append(f"[{where}] feeds must list at least one feed URL")
         options["feeds"] = feeds
     elif name == "replay":
@@ -485,7 +489,7 @@ def _source(name: str, table: Any, problems: list[str]) -> SourceConfig:
         options["path"] = path
     return SourceConfig(
         name=name,
-        enabled=r.boolean("enabled", True),
+        enabled=enabled,
         interval_seconds=r.integer("interval_seconds", 300, low=10),
         base_url=base_url,
         lookback_minutes=r.integer("lookback_minutes", 60, low=1),

@@ -128,6 +128,8 @@ class Pipeline:
     def score(self, mentions: list[Mention]) -> list[tuple[Mention, Score]]:
         """Keep mentions of the brand (not excluded, not our own posts) and score them."""
         kept = [m for m in mentions if self.matcher.accepts(f"{m.title}\n{m.text}", m.author)]
+        # Oldest first: alerts reach Slack in the order customers posted.
+        kept.sort(key=lambda m: m.created_at or self.clock())
         if not kept:
             return []
         repeaters = self.store.recent_authors(

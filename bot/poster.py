@@ -63,6 +63,11 @@ class SlackPoster:
         try:
             response = self.client.chat_postMessage(channel=channel, **message)
         except SlackApiError as exc:
+            if exc.response.status_code >= 500:
+                # Slack failed mid-request: it may have posted. Reconcile decides later.
+                log.error("Slack answered HTTP %s for mention %s; will check its history",
+                          exc.response.status_code, mention_id)
+                return False
             error = exc.response.get("error", "unknown_error")
             log.error(
                 "Slack refused alert for mention %s in %s: %s%s",

@@ -48,6 +48,12 @@ class _TextExtractor(HTMLParser):
         elif tag in _BLOCK_TAGS:
             self.parts.append("\n")
 
+    def handle_startendtag(self, tag: str, attrs) -> None:
+        # `<br/>` (Mastodon writes `<br />`) is one line break, as `<br>` is, not two; an empty
+        # `<script/>` opens nothing to skip.
+        if tag not in _SKIP_TAGS:
+            self.handle_starttag(tag, attrs)
+
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIP_TAGS:
             self.skip = max(0, self.skip - 1)
@@ -107,6 +113,8 @@ def truncate(text: str, limit: int, ellipsis: str = "…") -> str:
     """Cut at a word boundary when one is near, adding an ellipsis; never exceed `limit`."""
     if len(text) <= limit:
         return text
+    if limit <= len(ellipsis):
+        return ellipsis[: max(0, limit)]
     cut = text[: limit - len(ellipsis)]
     space = cut.rfind(" ")
     if space > limit * 0.8:

@@ -1,0 +1,1281 @@
+"""Urgency scoring: VADER sentiment plus weighted complaint cues, in plain words.
+
+VADER alone misses most urgent complaints ("Kindly refund my money" reads as positive, a stolen
+card reads as neutral) and it is English-only, so the score is built from:
+
+* **cue families** (money, down, broken, delivery, safety, account, legal, churn, complaint), each
+  phrase with a weight, matched as whole words and phrases, case- and accent-insensitively, with
+  ’ and ' treated alike, in English, Spanish, French, German and Portuguese. A cue preceded in
+  its clause by a negation ("no problems at all", "not broken anymore", "never had an issue") does
+  not count. The strongest family decides the category.
+* **support cues** that only add to a complaint: repeated failure ("third time", "no reply"),
+  a request for help, a direct address to the brand's handle, shouting and sarcasm.
+* **VADER compound** on a bounded excerpt (VADER is quadratic on long texts).
+* **reach, engagement and a repeat complainant**: they may only raise urgency, only when there is
+  some complaint signal, and together by at most ``MAX_BOOST`` points, so they never make a
+  mention urgent on their own and are never required.
+* a thankful or resolved tone ("thanks for the quick refund", "working again") damps the cues.
+
+Config from ``Triage``: ``cues`` adds phrases with their own weight; ``products`` names products
+(a broken cue next to one is a ``product`` problem). ``muted`` phrases are masks: a cue whose
+match overlaps an occurrence of a muted phrase is dropped (muting "fire sale" stops "fire"
+counting inside "fire sale", but "fire" elsewhere in the text still counts). The brand's own
+``terms`` and product names are masked the same way, so they never count as cues. Posts by the
+brand's own handles score 0.
+
+The ``Scorer`` compiles everything once; ``score`` is pure and deterministic, and the object is
+read-only after construction, so one instance may be shared between threads.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from bot.config import Brand, Triage
+from bot.models import Mention, Score
+
+__all__ = ["CATEGORIES", "MAX_CUE_CHARS", "MAX_SCORED_CHARS", "Scorer"]
+
+CATEGORIES = (
+    "billing",
+    "delivery",
+    "outage",
+    "product",
+    "account",
+    "safety",
+    "legal",
+    "churn",
+    "other",
+)
+
+# VADER sees at most this much text: the head and the tail of a long post.
+MAX_SCORED_CHARS = 2000
+_VADER_HEAD = 1500
+_VADER_TAIL = MAX_SCORED_CHARS - _VADER_HEAD
+# Cue matching sees at most this much text (head and tail as well).
+MAX_CUE_CHARS = 10_000
+_CUE_HEAD = 8000
+_CUE_TAIL = MAX_CUE_CHARS - _CUE_HEAD
+# Reasons quote at most this many characters of the post.
+MAX_QUOTE = 40
+# Reach + engagement + repeat complainant together add at most this many points.
+MAX_BOOST = 15
+
+MINUS = "\u2212"
+
+# --- cue tables --------------------------------------------------------------------------------
+# Patterns are regular expressions over folded text (lower case, accents removed, ’ -> ').
+# In a pattern a space matches any run of spaces or hyphens and an apostrophe is optional, so
+# "can't log in" also matches "cant log-in". Groups must be non-capturing.
+# Each row: (weight, negatable, patterns). A negatable cue does not count when a negation word
+# comes shortly before it in the same clause ("no problems", "not broken", "never crashes").
+
+_NUM = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|several|many|multiple)"
+_SEP = r"[^.!?\n]{0,40}?"  # a short stretch within one sentence
+
+_FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
+    "money": [
+        (
+            65,
+            True,
+            (
+                rf"charg\w*{_SEP} twice",
+                rf"bill\w*{_SEP} twice",
+                rf"debit\w*{_SEP} twice",
+                rf"took{_SEP} twice",
+                r"twice for the same",
+                r"double (?:charged|charge|charges|charging|billed|billing|payment|debit)",
+                r"duplicate (?:charges?|payments?|transactions?|debits?)",
+                r"(?:two|2|three|3) (?:identical |separate |duplicate )?(?:charges|payments|transactions|debits)",
+                rf"charg\w* (?:me )?{_NUM} times",
+                r"over ?(?:charged|charging|charge|billed|billing)",
+                r"unauthori[sz]ed (?:charges?|payments?|transactions?|debits?|purchases?)",
+                r"(?:didn't|did not|never) authori[sz]e",
+                r"(?:don't|do not|didn't|did not|can't) recogni[sz]e",
+                r"charge ?backs?",
+                r"dispute (?:the|a|this) (?:charge|payment)",
+                r"fraud\w*",
+                r"took my money",
+                r"(?:stole|stolen|taken|take|taking|kept|keep|keeping) my money",
+                r"(?:want|give me|get) my money back",
+                r"money back",
+                r"pay me back",
+                r"charg\w*(?: my card)? after (?:i )?cancel\w*",
+                r"keeps? charging",
+                r"still charging",
+                r"(?:transaction|payment|charge|purchase)s?[^.!?\n]{0,30}? (?:i|that i) (?:never|didn't|did not) (?:made|make|authori[sz]ed|ordered)",
+                r"(?:never|didn't|did not) (?:signed|sign) up",
+                r"(?:never|didn't|did not) (?:made|make) (?:this|that|the|a)? ?(?:transaction|payment|purchase)",
+                r"i'?ve never ordered",
+                r"froze[^.!?\n]{0,30}? (?:money|balance|funds|payout)",
+                r"(?:balance|credit)[^.!?\n]{0,30}? (?:disappeared|vanished|gone|missing)",
+                # es / fr / de / pt
+                r"cobr\w+ dos veces",
+                r"cobro (?:duplicado|doble)",
+                r"cargo (?:duplicado|no reconocido)",
+                r"estafa",
+                r"fraude",
+                r"debit\w* (?:deux|2) fois",
+                r"(?:preleve|facture)\w* (?:deux|2) fois",
+                r"deux fois",
+                r"je ne (?:le |la )?reconnais pas",
+                r"arnaque",
+                r"doppelt (?:abgebucht|berechnet|belastet|bezahlt)",
+                r"betrug",
+                r"abzocke",
+                r"geld zuruck",
+                r"cobrad[oa]s? (?:duas|2) vezes",
+                r"cobranca (?:duplicada|indevida)",
+                r"(?:eu )?nao reconheco",
+                r"golpe",
+                r"exijo la devolucion",
+            ),
+        ),
+        (
+            62,
+            False,
+            (
+                r"refund (?:me|my money|it|this|that|them|one of them|the (?:difference|duplicate|charge|money|extra|delivery|fee|last)\w*)",
+                r"(?:want|need|like|demand|request|requesting|expect|expecting) (?:a |my |the |an |that |this |it )?(?:full )?refund\w*",
+                r"(?:no|still no|never got (?:a|my|the)|never received (?:a|my|the)|haven't (?:got|had|received) (?:a|my|the|any)) refund",
+                r"(?:not|never|hasn't|haven't|still not|yet to be) (?:been )?refunded",
+                r"(?:refused|refuses|refusing) (?:a |my |to |the )?(?:refund|pay)\w*",
+                r"please refund",
+                r"refund (?:now|asap|please|immediately)",
+                r"(?:waiting|waited|wait) (?:on|for) (?:a |my |the )?refund",
+                r"where(?:'s| is) my (?:money|refund)",
+                r"quiero (?:un |mi )?reembolso",
+                r"(?:veux|voudrais|exige) (?:un |mon )?remboursement",
+                r"(?:mochte|will|fordere) (?:eine |meine )?ruckerstattung",
+                r"quero (?:o |um |meu )?reembolso",
+                r"devolucion de mi dinero",
+            ),
+        ),
+        (
+            45,
+            False,
+            (
+                r"refund\w*",
+                r"reembols\w*",
+                r"rembours\w*",
+                r"ruckerstattung",
+                r"rueckerstattung",
+                r"devolucao",
+                r"charged (?:me|us|my card|my account)",
+                r"billed (?:me|us)",
+                r"charging (?:me|us)",
+                r"scam\w*",
+                r"theft",
+                r"rip ?off",
+                r"auto ?renew\w*",
+                r"(?:pending|hidden|extra|surprise) (?:charges?|fees?)",
+                r"restocking fee",
+                r"get (?:this|it|that|my money|the money) back",
+                r"mi dinero",
+                r"meu dinheiro",
+            ),
+        ),
+    ],
+    "down": [
+        (
+            62,
+            True,
+            (
+                r"(?<!month\x27s\s)(?<!week\x27s\s)(?<!year\x27s\s)outage(?! (?:postmortem|post-mortem|report|review|retrospective))",
+                r"(?:has|have|had) been down",
+                r"been down (?:for|since|all)",
+                r"(?:site|website|web site|app|server|servers|checkout|check out|login|log in|payments?|system|systems|service|portal|api|platform|network|everything|\w+\.com|{brand}) (?:is |are |was |were |went |has gone |have gone |goes |seems |seem |been |has been |keeps going |keep going )?(?:completely |totally |all |just )?(?:down(?! (?:\d|by|to|from|on|with|the))|offline|unavailable|unreachable)",
+                r"down (?:again|for everyone|for me|right now|atm|all day|for hours|since)",
+                r"(?:is|are) down(?! (?:\d|by|to|from|on|with|the|a|about|for sale))",
+                r"service (?:is )?unavailable",
+                r"(?:can't|cannot|can not|unable to|couldn't|could not|won't let me) (?:check ?out|pay|place (?:an|my|the) order|complete (?:my |the |an )?(?:order|purchase|checkout|payment)|access (?:anything|the site|the app|my order))",
+                r"error (?:500|502|503|504)",
+                r"(?:http|status|returning|throwing|getting|got|get|a|with) 50[0234]s?",
+                r"50[0234]s? (?:errors?|on every|everywhere|for every|on all)",
+                r"something went wrong",
+                r"(?:payment|transaction|order)s? (?:could not be|couldn't be|can't be|cannot be) (?:processed|completed|placed)",
+                r"(?:every|all) (?:transactions?|payments?|orders?|cards?)[^.!?\n]{0,20}? (?:declined|fail\w*|rejected)",
+                r"(?:checkout|check out|payment|payments|payment page|login|log in|app|site|website) (?:is |keeps |keep )?(?:completely |totally )?(?:failing|broken|crashing|not working|erroring|throwing errors)",
+                r"white screen",
+                r"blank (?:page|screen)",
+                r"(?:not|won't|doesn't|isn't) load\w*",
+                r"session expired",
+                r"offline",
+                r"en panne",
+                r"hors service",
+                r"impossible de (?:passer (?:une )?commande|payer|commander)",
+                r"(?:esta )?caid[oa]",
+                r"fuera de servicio",
+                r"no puedo pagar",
+                r"sturzt[^.!?\n]{0,20}? ab",
+                r"absturz\w*",
+                r"nicht erreichbar",
+                r"ausgefallen",
+                r"storung",
+                r"fora do ar",
+                r"nao (?:consigo|da pra) (?:finalizar|pagar|comprar)",
+            ),
+        ),
+        (35, True, (r"status page", r"error messages?", r"errors", r"card readers?")),
+    ],
+    "broken": [
+        (
+            60,
+            True,
+            (
+                r"(?:not|isn't|aren't|ain't|isnt|arent) working",
+                r"(?:doesn't|does not|don't|do not|won't|will not|didn't|doesnt|dont|wont) work",
+                r"stopped (?:working|charging|heating|cooling|responding|turning on)",
+                r"no longer works",
+                r"(?:won't|will not|doesn't|does not|didn't|wont|doesnt|can't) (?:turn on|switch on|power on|power up|start|boot|charge|open|close|connect|pair|heat)",
+                r"bricked",
+                r"dead on arrival",
+                r"doa",
+                r"defective",
+                r"faulty",
+                r"(?:is|was|arrived|came|already|completely|totally|it's|its|still|also) (?:broken|faulty|defective)",
+                r"broke (?:again|already|down|after)",
+                r"broken (?:again|already)",
+                r"(?:just |already |has |have )?died",
+                r"(?:is|it's|went|completely|just|totally|already) dead",
+                r"dies (?:in|after|every)",
+                r"keeps? (?:crashing|rebooting|restarting|freezing|shutting (?:off|down)|turning off|dying|disconnecting|stalling)",
+                r"(?:reboots|restarts|rebooting|restarting) (?:itself|every|constantly)",
+                r"shut\w* (?:off|down) (?:after|every|by itself|randomly)",
+                r"same fault",
+                r"no funciona",
+                r"no (?:enciende|arranca|carga)",
+                r"(?:se )?rompio",
+                r"averiad[oa]",
+                r"defectuos[oa]",
+                r"ne (?:marche|fonctionne|s'allume|demarre|charge) (?:pas|plus)",
+                r"defectueu[xs]e?",
+                r"ecran noir",
+                r"funktioniert (?:nicht|gar nicht|nicht mehr)",
+                r"geht (?:einfach |gar )?(?:nicht|nichts) (?:mehr )?(?:an)?",
+                r"kaputt",
+                r"defekt",
+                r"startet nicht",
+                r"nao (?:funciona|liga)",
+                r"parou de funcionar",
+                r"quebrad[oa]",
+                r"com defeito",
+                r"defeituos[oa]",
+            ),
+        ),
+        (
+            48,
+            True,
+            (
+                r"broken",
+                r"(?<!being\s)(?<!\bam\s)(?<!\bso\s)(?<!i\x27m\s)(?<!\bim\s)(?<!flat\s)broke",
+                r"crash(?:es|ed|ing)?",
+                r"overheat\w*",
+                r"(?:grinding|screeching|rattling|clicking|buzzing|horrible|weird|loud) (?:noise|sound)",
+                r"leak\w*",
+                r"crack(?:ed|s)?",
+                r"snapped",
+                r"dent(?:ed)?",
+                r"loose",
+                r"malfunction\w*",
+                r"stall(?:s|ed|ing)",
+                r"dead pixels?",
+                r"battery (?:dies|died|drains|draining)",
+                r"(?:doesn't|won't|does not|will not) (?:close|fit|stay)",
+                r"freez(?:es|ing)",
+                r"(?:are|is|keeps?) failing",
+                r"error",
+            ),
+        ),
+        (30, True, (r"glitch\w*", r"bug(?:gy|s)?", r"dead", r"fault")),
+    ],
+    "delivery": [
+        (
+            62,
+            True,
+            (
+                r"never (?:arrived|came|showed up|turned up|got delivered|delivered|got here)",
+                r"(?:hasn't|has not|haven't|have not|didn't|did not|hasnt|havent|didnt|still hasn't|still not|still hasnt) (?:yet )?(?:arrived|arrive|come|came|been delivered|shown up|turned up|got here)",
+                r"(?:not|never) (?:yet )?(?:been )?(?:received|delivered)",
+                r"(?:lost|missing|stolen|damaged|misdelivered) (?:package|parcel|order|delivery|item|items|shipment|box|stuff)",
+                r"(?:package|parcel|order|delivery|shipment|items?) (?:is |was |got |has been |are |were )?(?:just )?(?:lost|missing|stolen|gone|vanished|disappeared)",
+                r"late delivery",
+                r"delivery (?:is |was )?(?:late|delayed)",
+                r"wrong (?:item|order|product|size|colou?r|address|parcel|package|thing|model|one)",
+                r"where(?:'s| is| the hell is| tf is) my (?:order|parcel|package|delivery|stuff|item|replacement)",
+                r"(?:marked|says|showing|shows|said|saying) (?:as |it was |it's |its )?(?:delivered|complete)",
+                r"tracking (?:hasn't|has not|hasnt|not|never|still hasn't|still not|has not) (?:moved|updated|changed)",
+                r"(?:stuck|sat|sitting) (?:in|at) (?:customs|transit|the depot|a depot|depot|the warehouse)",
+                r"(?:no one|nobody|no-one) (?:came|showed up|turned up)",
+                r"(?:still )?(?:waiting|waited) (?:for|on) (?:my|the|a|an) (?:order|parcel|package|delivery|replacement)",
+                r"(?:left|thrown|threw|dumped|chucked)[^.!?\n]{0,40}? (?:doorstep|fence|rain|outside|bin|pond|hedge|street)",
+                r"delivered to (?:the |a )?wrong",
+                r"\d+ of (?:the )?\d+ items",
+                r"no tracking(?: number| info| update)?",
+                r"still (?:hasn't|hasnt|has not|not) (?:arrived|come|shipped)",
+                r"nunca (?:me )?llego",
+                r"no (?:ha |me ha )?llegado",
+                r"no (?:he )?recibido",
+                r"pedido (?:perdido|extraviado)",
+                r"jamais (?:recue?s?|arrivee?s?|livree?s?)",
+                r"pas (?:encore )?(?:recue?|livree?|arrivee?)",
+                r"colis perdu",
+                r"nie angekommen",
+                r"nicht (?:angekommen|geliefert|erhalten)",
+                r"noch nicht (?:da|angekommen)",
+                r"nunca chegou",
+                r"(?:ainda )?nao (?:chegou|recebi)",
+                r"pedido (?:extraviado|perdido)",
+            ),
+        ),
+        (30, True, (r"out for delivery", r"depot", r"customs")),
+    ],
+    "safety": [
+        (
+            75,
+            True,
+            (
+                r"caught fire",
+                r"catch(?:es|ing)? fire",
+                r"on fire",
+                r"burst into flames",
+                r"flames?",
+                r"fire hazard",
+                r"smok(?:e|ed|ing)",
+                r"burn(?:s|t|ed|ing)?",
+                r"injur\w*",
+                r"(?:gets?|got|getting|been) hurt",
+                r"danger\w*",
+                r"hazard\w*",
+                r"explod\w*",
+                r"explosion",
+                r"blew (?:up|off)",
+                r"spark(?:s|ed|ing)",
+                r"melt(?:ed|ing)?",
+                r"electric shock",
+                r"(?:got|get|gave me|giving) (?:a |an )?(?:electric )?shocks?",
+                r"shocked me",
+                r"electrocut\w*",
+                r"(?:glass|metal|plastic) (?:shards?|pieces|fragments|splinters)",
+                r"shards?",
+                r"chok(?:e|ed|ing)",
+                r"swell(?:s|ed|ing)?",
+                r"swollen",
+                r"hot to the touch",
+                r"(?:tripped|tripping|trips) the (?:breaker|fuse|electrics)",
+                r"scald\w*",
+                r"poison\w*",
+                r"allergic reaction",
+                r"hospital",
+                r"(?:se )?incendi\w*",
+                r"humo",
+                r"peligros[oa]",
+                r"quem\w*",
+                r"(?:a |ont )?pris feu",
+                r"fumee",
+                r"dangereu\w*",
+                r"brule\w*",
+                r"rauch\w*",
+                r"gefahrlich",
+                r"geschmolzen",
+                r"explodiert",
+                r"pegou fogo",
+                r"fumaca",
+                r"perigos[oa]",
+                r"explodiu",
+            ),
+        ),
+        (55, True, (r"recall(?:s|ed)?", r"fire", r"fuego", r"feuer", r"fogo")),
+    ],
+    "account": [
+        (
+            65,
+            True,
+            (
+                r"hack(?:ed|ers?)",
+                r"locked out(?! of (?:my |the |our )?(?:house|home|flat|apartment|car|room|office))",
+                r"lock(?:ed)? (?:me out|my account)",
+                r"(?:account|acct|profile) (?:was |has been |got |is |been )?(?:hacked|compromised|stolen|suspended|disabled|locked|blocked|frozen|deactivated|banned|taken over|closed)",
+                r"(?:suspended|disabled|locked|blocked|froze|frozen|deactivated|banned) my (?:account|acct)",
+                r"compromised",
+                r"stole my (?:account|identity|details|card|login)",
+                r"(?:stolen|someone stole) (?:my )?(?:account|identity|card|details|credentials)",
+                r"identity theft",
+                r"data breach",
+                r"(?:can't|cannot|can not|unable to|couldn't|could not|cant) (?:log ?in|sign in|login|get in|get into|access my account|log on)",
+                r"won't let me (?:log ?in|sign in|login|in)",
+                r"(?:orders?|purchases?) (?:i|that i) (?:didn't|did not|never) (?:place|make|made|order)",
+                r"wasn't me",
+                r"(?:logged|signed) in from",
+                r"someone (?:logged|signed|got) in",
+                r"(?:logged|signed) in[^.!?\n]{0,30}? from (?:another|a different) (?:country|device|location)",
+                r"keeps? logging me out",
+                r"(?:account|acct) (?:disabled|suspended)",
+                r"hacke\w*",
+                r"(?:no puedo|no me deja) (?:entrar|iniciar sesion|acceder)",
+                r"cuenta (?:bloqueada|suspendida|robada)",
+                r"pirat\w*",
+                r"(?:je ne peux plus|impossible de) me connecter",
+                r"compte (?:bloque|suspendu)",
+                r"gehackt",
+                r"komme nicht (?:mehr )?(?:rein|ins konto)",
+                r"konto (?:gesperrt|gehackt)",
+                r"nao consigo (?:entrar|acessar|logar)",
+                r"conta (?:bloqueada|suspensa|invadida)",
+            ),
+        ),
+        (
+            45,
+            True,
+            (
+                r"phishing",
+                r"(?:reset|verification|security) (?:codes?|emails?|links?)[^.!?\n]{0,20}? (?:never|don't|doesn't|aren't|isn't|not|won't)",
+                r"(?:password|email address) (?:was |has been |got )changed",
+            ),
+        ),
+        (25, True, (r"2fa", r"two factor", r"mfa")),
+    ],
+    "legal": [
+        (
+            70,
+            True,
+            (
+                r"lawyers?",
+                r"solicitors?",
+                r"attorneys?",
+                r"legal action",
+                r"small claims",
+                r"(?:take|taking|see|seeing) (?:you|them|\w+) (?:to )?court",
+                r"to court",
+                r"su(?:e|ing|ed)",
+                r"lawsuit",
+                r"class action",
+                r"trading standards",
+                r"ombudsman",
+                r"bbb",
+                r"better business bureau",
+                r"journalist",
+                r"reporter",
+                r"ftc",
+                r"cfpb",
+                r"regulator",
+                r"attorney general",
+                r"consumer (?:law|rights|protection)",
+                r"report(?:ed|ing)? (?:you|them|this|it) to",
+                r"(?:file|filed|filing) (?:a )?(?:complaint|claim|case|report)s? (?:with|against|in)",
+                r"abogad[oa]s?",
+                r"denuncia\w*",
+                r"avocat",
+                r"(?:porter )?plainte",
+                r"tribunal",
+                r"anwalt",
+                r"verbraucherzentrale",
+                r"verklagen",
+                r"advogad[oa]s?",
+                r"procon",
+                r"reclame aqui",
+                r"processar",
+            ),
+        ),
+        (40, True, (r"court", r"press", r"gdpr", r"section 75")),
+    ],
+    "churn": [
+        (
+            55,
+            True,
+            (
+                r"cancel\w* (?:(?:my|our|the|this|your) )?(?:\w+ )?(?:account|subscription|sub|membership|plan|contract|prime|service|everything)",
+                r"switching (?:over )?to",
+                r"(?:switch|move|moving|going|migrating) (?:over )?to (?:globex|initech|a competitor|\w+ instead)",
+                r"leaving (?:for|you)",
+                r"never again",
+                r"never (?:buying|ordering|using|shopping)",
+                r"(?:i'm|im|i am) done with",
+                r"(?:closing|close|closed|delete|deleting) (?:my|our) account",
+                r"(?:last|final) time i (?:buy|order|shop|use)",
+                r"(?:take|taking) my business elsewhere",
+                r"(?:thinking of|considering|going to) (?:leaving|cancel\w*|switching)",
+                r"(?:voy a |quiero )?cancelar",
+                r"darme de baja",
+                r"resili\w*",
+                r"annuler mon abonnement",
+                r"kundig\w*",
+                r"kuendig\w*",
+                r"gekundigt",
+                r"(?:vou )?cancelar",
+                r"nunca mais",
+            ),
+        ),
+        (35, True, (r"(?<!card\s)cancel\w*", r"bye", r"alternatives?", r"leaving")),
+    ],
+    "complaint": [
+        (
+            38,
+            True,
+            (
+                r"worst",
+                r"terrible",
+                r"awful",
+                r"appalling",
+                r"disgrace\w*",
+                r"disgusting",
+                r"unacceptable",
+                r"ridiculous",
+                r"outrageous",
+                r"pathetic",
+                r"useless",
+                r"rubbish",
+                r"nightmare",
+                r"shambles",
+                r"fed up",
+                r"sick of",
+                r"tired of",
+                r"(?:is|are|it's) a lie",
+                r"(?:not|never) happy",
+                r"(?:very|so|really) (?:disappointed|unhappy|angry|upset|frustrated)",
+                r"furious",
+                r"fuming",
+                r"livid",
+                r"retaliation",
+                r"(?:a|the|this) mess",
+                r"how you treat (?:your )?(?:people|customers|loyal)",
+                r"pesimo",
+                r"horrible",
+                r"vergonzoso",
+                r"inaceptable",
+                r"harto",
+                r"inadmissible",
+                r"honteux",
+                r"scandaleux",
+                r"marre",
+                r"katastrophal",
+                r"unverschamt",
+                r"frechheit",
+                r"skandal",
+                r"pessimo",
+                r"horrivel",
+                r"absurdo",
+                r"vergonha",
+                r"cansei",
+            ),
+        ),
+        (
+            25,
+            True,
+            (
+                r"problems?",
+                r"issues?",
+                r"trouble",
+                r"complain\w*",
+                r"joke",
+                r"unreal",
+                r"problemas?",
+                r"problemes?",
+                r"probleme?",
+            ),
+        ),
+    ],
+    # Support cues: they add to a complaint, never make one.
+    "repeat": [
+        (
+            22,
+            False,
+            (
+                r"(?:second|third|fourth|fifth|2nd|3rd|4th|5th) (?:time|one|replacement|attempt|email|call)",
+                rf"{_NUM} times? (?:this|in a|in one) (?:week|month|year|day)",
+                r"still (?:waiting|nothing|no|not|hasn't|haven't|broken|down|charging)",
+                r"for (?:weeks|days|months|ages)",
+                rf"{_NUM} (?:weeks|months)",
+                rf"{_NUM} days (?:now|later|ago)",
+                r"(?:no|zero|without any|without a) (?:reply|replies|response|responses|answer|update|email back|call back|help)",
+                r"(?:nobody|no one|no-one|noone) (?:answers|responds|replies|knows|helps|picks up|can tell|cares|gets back)",
+                r"on hold for",
+                r"ignor(?:ed|ing)",
+                r"keeps? (?:closing|sending|saying|telling)",
+                rf"(?:emailed|called|contacted|chased|messaged|rang|tried) (?:\w+ )?{_NUM} times",
+                r"(?:chat|bot|chatbot) (?:just )?(?:loops|keeps)",
+                r"(?:the )?same (?:faq|answer|reply|response|problem|issue)",
+                r"sigo esperando",
+                r"nadie (?:responde|contesta)",
+                r"llevo \w+ semanas",
+                r"personne ne (?:repond|decroche)",
+                r"toujours rien",
+                r"depuis des semaines",
+                r"reagiert nicht",
+                rf"seit {_NUM} wochen",
+                r"seit (?:zwei|drei|vier) wochen",
+                r"schon wieder",
+                r"ninguem responde",
+                r"(?:o suporte )?nao responde",
+                r"ja faz \d+ dias",
+            ),
+        ),
+        (8, False, (r"again", r"tickets?", r"chased")),
+    ],
+    "help": [
+        (
+            20,
+            False,
+            (
+                r"urgent(?:ly)?",
+                r"asap",
+                r"emergency",
+                r"immediately",
+                r"urgente",
+                r"dringend",
+            ),
+        ),
+        (
+            12,
+            False,
+            (
+                r"help",
+                r"please",
+                r"pls",
+                r"plz",
+                r"anyone",
+                r"how (?:do|can|should) i",
+                r"what (?:do|should|can) i do",
+                r"what now",
+                r"(?:can|could|would) (?:you|someone|somebody|anyone)",
+                r"kindly",
+                r"advise",
+                r"(?:need|want) (?:this|it) (?:fixed|sorted|resolved)",
+                r"who do i (?:talk|speak) to",
+                r"(?:want|need|like|demand|expect) (?:a |my |the |an )?(?:replacement|repair|new one|exchange)",
+                r"is (?:it|this) safe",
+                r"ayuda\w*",
+                r"ayudenme",
+                r"por favor",
+                r"aide[rz]?",
+                r"aidez",
+                r"svp",
+                r"s'il vous plait",
+                r"hilfe",
+                r"helfen",
+                r"bitte",
+                r"ajud\w+",
+            ),
+        ),
+    ],
+}
+
+_PRIMARY = ("money", "down", "broken", "delivery", "safety", "account", "legal", "churn", "complaint")
+_SUPPORT = ("repeat", "help")
+_CATEGORY_OF = {
+    "money": "billing",
+    "down": "outage",
+    "delivery": "delivery",
+    "safety": "safety",
+    "account": "account",
+    "legal": "legal",
+    "churn": "churn",
+    "complaint": "other",
+}
+_LABEL = {
+    "money": "money",
+    "down": "down",
+    "broken": "broken",
+    "delivery": "delivery",
+    "safety": "safety",
+    "account": "account",
+    "legal": "legal",
+    "churn": "churn",
+    "complaint": "complaint",
+    "repeat": "repeated failure",
+    "custom": "cue",
+}
+# When two families score alike, the earlier one names the category.
+_CATEGORY_ORDER = (
+    "safety", "legal", "money", "account", "down", "delivery", "churn", "broken", "custom"
+)
+
+# Nouns that say a "broken" cue is about the service (outage) or about a device (product).
+_SERVICE_NOUNS = (
+    r"apps?|site|website|web|checkout|check out|login|log in|servers?|api|page|portal|online|"
+    r"system|status page|payments?|card readers?|till|network|hub|cloud|appli|application|"
+    r"aplicacion|aplicativo|pagina|seite|webseite|sitio|plataforma|plateforme"
+)
+_DEVICE_NOUNS = (
+    r"device|charger|battery|screen|motor|kettle|heater|toaster|cable|lid|hinge|fan|port|unit|"
+    r"machine|router|vacuum|laptop|phone|bike|e-bike|cooker|fridge|blender|radio|speaker|"
+    r"headphones|earbuds|watch|tv|camera|printer|thermostat|appliance|cargador|pantalla|ecran|"
+    r"chargeur|ladegerat|bildschirm|carregador|tela"
+)
+
+# Thankful or resolved tone: damps the cues ("thanks for the quick refund").
+_THANKS_FOR = (
+    r"(?:thanks|thank you|thank u|thx|ty|cheers|kudos|props|shout ?out|grateful|gracias|merci|"
+    r"danke|obrigad[oa]|grazie)(?: so much| again| a lot)?(?: (?:to )?@?[\w.]+){0,3} "
+    r"(?:for|por|pour|fur|pelo|pela|to)(?! nothing)"
+)
+_RESOLVED = (
+    r"resolved|sorted(?: (?:it|out|in|now|quickly))?|fixed (?:it|my|the|quickly|fast|so|within)|"
+    r"(?:for|after) (?:fixing|sorting|replacing|refunding)|working again|works again|"
+    r"all good(?: now)?|no longer|(?:did|has|finally) (?:eventually )?(?:arrived?|came)|"
+    r"(?:got|received|had) (?:my|the|a|our) refund|refund (?:came|arrived|went) through|"
+    r"refunded[^.!?\n]{0,30}? within|(?:fastest|quick|quickest|fast|speedy) refund|"
+    r"problema? resuelto|probleme regle|problema resolvido|resolvido|alles gut|"
+    r"(?:ruckerstattung|erstattung|geld) ist angekommen|todo perfecto|rien a redire|"
+    r"anymore|any more"
+)
+_PRAISE = (
+    r"love|loved|loving|best|amazing|impressed|brilliant|excellent|fantastic|awesome|"
+    r"10/10|great (?:service|job|support|experience)|well done|rock|legend|recommend|lovely|"
+    r"smooth|superb|happy|me encanta|j'adore|amei|adoro|zufrieden|super|top|perfect|perfeito|"
+    r"parfait|genial"
+)
+# Sarcasm undoes the damping and adds a little.
+_SARCASM = (
+    r"thanks for nothing|cheers for nothing|thanks a bunch|thanks a lot|"
+    r"great,? [^.!?\n]{0,40}?again|just great|great,? just great|love how|love that for me|"
+    r"yeah right|/s|10/10 would not|what a surprise|surprise surprise|do they even test|"
+    r"good job guys|great job guys|well done (?:acme|guys|team)|so helpful(?:,| not)"
+)
+_REQUEST = (
+    r"\?|please|pls|plz|could you|can you|would you|kindly|help|still|need|want|por favor|svp|"
+    r"bitte|ajuda|ayuda|aide"
+)
+_NEGATORS = frozenset(
+    "no not never without zero none nothing nobody hardly barely neither nor cannot "
+    "sin ningun ninguna ningunos nunca nada jamais aucun aucune sans pas rien kein keine "
+    "keinen keiner keinerlei nicht nie sem nenhum nenhuma nao nunca".split()
+)
+_ANGRY_EMOJI = re.compile("[\U0001f621\U0001f92c\U0001f624\U0001f44e\U0001f620\U0001f480\U0001f644]")
+_BANGS = re.compile(r"!{2,}|\?{2,}|[!?]{3,}")
+_CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")
+_LETTER_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
+_TOKEN = re.compile(r"[\w']+")
+_CLAUSE_BREAK = re.compile(r"[.!?;,:\n()]| but | pero | mais | aber | mas ")
+_SPACES = re.compile(r"\s+")
+_PLAIN_THANKS = re.compile(r"(?<!\w)(?:thanks|thank you|gracias|merci|danke|obrigad[oa])")
+
+
+def _fold_table() -> dict[int, str]:
+    """Accented Latin letters to their base letter, curly apostrophes to ', length-preserving."""
+    table: dict[int, str] = {}
+    for code in range(0xC0, 0x250):
+        char = chr(code)
+        base = unicodedata.normalize("NFKD", char)
+        if len(base) > 1 and base[0].isascii() and base[0].isalpha():
+            if all(unicodedata.combining(c) for c in base[1:]):
+                table[code] = base[0]
+    for char in "\u2019\u2018\u02bc\u00b4\u0060\u2032":
+        table[ord(char)] = "'"
+    for char in "\u2010\u2011\u2012\u2013\u2014":
+        table[ord(char)] = "-"
+    table[0xA0] = " "
+    return table
+
+
+_FOLD = _fold_table()
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, ’ -> '. Same length as `text` for nearly all input."""
+    if text.isascii():
+        return text.lower()
+    return text.translate(_FOLD).lower()
+
+
+def _pattern(phrase: str) -> str:
+    """A cue pattern to a regex: a space matches spaces or hyphens, an apostrophe is optional."""
+    return phrase.replace("'", "'?").replace(" ?", r"[\s-]?").replace(" ", r"[\s-]+")
+
+
+def _literal(phrase: str) -> str:
+    """A config phrase (plain words) to a regex in the same style as the built-in cues."""
+    words = [re.escape(fold(w)) for w in phrase.split()]
+    return _pattern(" ".join(words).replace("\\'", "'"))
+
+
+def _group_end(pattern: str, start: int) -> int:
+    """Index of the ')' closing the group that opens at `start`."""
+    depth = 0
+    i = start
+    in_class = False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    raise ValueError(f"unbalanced pattern: {pattern!r}")
+
+
+def _split_top(body: str) -> list[str]:
+    """Top-level alternatives of a group body."""
+    parts, depth, current, i, in_class = [], 0, [], 0, False
+    while i < len(body):
+        char = body[i]
+        if char == "\\":
+            current.append(body[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            parts.append("".join(current))
+            current = []
+            i += 1
+            continue
+        current.append(char)
+        i += 1
+    parts.append("".join(current))
+    return parts
+
+
+def _expand(pattern: str, depth: int = 0) -> list[str]:
+    """Spread a leading (?:a|b)rest into arest, brest (and (?:a)?rest into arest, rest) so that
+    every alternative starts with a literal character and can go into the trie."""
+    if depth > 4 or not pattern.startswith("(?:"):
+        return [pattern]
+    end = _group_end(pattern, 0)
+    body, rest = pattern[3:end], pattern[end + 1 :]
+    optional = rest.startswith("?") and not rest.startswith("??")
+    if optional:
+        rest = rest[1:]
+    elif rest[:1] in ("*", "+", "{", "?"):
+        return [pattern]
+    out: list[str] = []
+    for alternative in _split_top(body) + ([""] if optional else []):
+        candidate = alternative + rest
+        if candidate:
+            out.extend(_expand(candidate, depth + 1))
+    return out
+
+
+def _trie_alternation(patterns: Iterable[str]) -> str:
+    """An alternation grouped by first literal character.
+
+    Python's regex engine fails a branch on its first literal at once, so grouping by the first
+    character keeps hundreds of phrases cheap (a few microseconds a tweet). Within a group the
+    order of `patterns` is kept: at one position the first alternative that matches wins.
+    """
+    groups: dict[str, list[str]] = {}
+    misc: list[str] = []
+    for pat in dict.fromkeys(patterns):
+        first = pat[0]
+        if first.isalnum() and first.isascii() and (len(pat) < 2 or pat[1] not in "?*{+"):
+            groups.setdefault(first, []).append(pat[1:])
+        else:
+            misc.append(pat)
+    parts = [f"{re.escape(k)}(?:{'|'.join(v)})" for k, v in groups.items()]
+    return "|".join(parts + misc)
+
+
+@dataclass(frozen=True)
+class _Cue:
+    family: str
+    weight: int
+    negatable: bool
+    regex: re.Pattern[str]
+    category: str | None = None  # for custom cues
+
+
+@dataclass(frozen=True)
+class _Hit:
+    cue: _Cue
+    start: int
+    end: int
+
+
+class Scorer:
+    """Scores mentions for urgency. Build once (it compiles everything), then share."""
+
+    def __init__(self, brand: Brand, triage: Triage):
+        self.brand = brand
+        self.triage = triage
+        self.threshold = triage.urgency_threshold
+        self._analyzer = SentimentIntensityAnalyzer()
+        self._own = frozenset(h.lower().lstrip("@") for h in brand.handles)
+        brand_terms = [_literal(t) for t in brand.terms if t.strip()]
+        brand_alt = "|".join(brand_terms) if brand_terms else "(?!x)x"
+
+        cues: list[_Cue] = []
+        for family, rows in _FAMILIES.items():
+            for weight, negatable, phrases in rows:
+                for phrase in phrases:
+                    rx = _pattern(phrase.replace("{brand}", f"(?:{brand_alt})"))
+                    cues.append(_Cue(family, weight, negatable, re.compile(rx)))
+        builtin = list(cues)
+        for phrase, weight in triage.cues:
+            if not phrase.strip():
+                continue
+            category = self._category_of_phrase(builtin, fold(phrase))
+            cues.append(_Cue("custom", int(weight), True, re.compile(_literal(phrase)), category))
+        self._cues = cues
+        # One alternation of every cue, grouped by first character (see _trie_alternation);
+        # a match is then named by trying the few cues that can start with its first character.
+        expanded: list[str] = []
+        self._by_first: dict[str, list[_Cue]] = {}
+        # heaviest cues first, so at one position the heaviest reading wins
+        for cue in sorted(cues, key=lambda c: (-c.weight, -len(c.regex.pattern))):
+            for variant in _expand(cue.regex.pattern):
+                expanded.append(variant)
+                firsts = [variant[0]] if variant[0].isalnum() else ["*"]
+                for first in firsts:
+                    bucket = self._by_first.setdefault(first, [])
+                    if cue not in bucket:
+                        bucket.append(cue)
+        self._master = re.compile(
+            r"(?<![\w@])(?:" + _trie_alternation(expanded) + r")(?![\w])"
+        )
+
+        muted = [_literal(m) for m in triage.muted if m.strip()]
+        self._muted = _word_regex(muted)
+        names = brand_terms + [_literal(p) for p in triage.products if p.strip()]
+        self._names = _word_regex(names)
+        products = [_literal(p) for p in triage.products if p.strip()]
+        self._product = (
+            re.compile(r"(?<!\w)(?:" + "|".join(products) + r")(?!\w)") if products else None
+        )
+        self._device = re.compile(r"(?<!\w)(?:" + _DEVICE_NOUNS + r")(?!\w)")
+        self._service = re.compile(r"(?<!\w)(?:" + _pattern(_SERVICE_NOUNS) + r")(?!\w)")
+        handles = [re.escape(h) for h in sorted(self._own, key=len, reverse=True)]
+        self._handle = (
+            re.compile(r"(?<![\w@])@(" + "|".join(handles) + r")(?![\w])") if handles else None
+        )
+        self._thanks = re.compile(r"(?<!\w)(?:" + _pattern(_THANKS_FOR) + r")(?!\w)")
+        self._resolved = re.compile(r"(?<!\w)(?:" + _pattern(_RESOLVED) + r")(?!\w)")
+        self._praise = re.compile(r"(?<!\w)(?:" + _PRAISE + r")(?!\w)")
+        self._sarcasm = re.compile(r"(?<!\w)(?:" + _pattern(_SARCASM) + r")")
+        self._request = re.compile(r"(?:" + _REQUEST + r")")
+
+    @staticmethod
+    def _category_of_phrase(cues: list[_Cue], phrase: str) -> str | None:
+        """The built-in family a custom cue phrase belongs to, if any ("dead pixel" -> broken)."""
+        for cue in cues:
+            if cue.family in _CATEGORY_OF or cue.family == "broken":
+                if cue.regex.search(phrase):
+                    return "broken" if cue.family == "broken" else _CATEGORY_OF[cue.family]
+        return None
+
+    # --- public ---------------------------------------------------------------------------------
+
+    def score(self, mention: Mention, *, repeat: bool = False) -> Score:
+        author = mention.author.lower().lstrip("@").split("@")[0].removesuffix(".bsky.social")
+        if author and author in self._own:
+            return Score(0, False, "other", 0.0, [f"posted by the brand (@{author})"])
+
+        raw = f"{mention.title}\n{mention.text}" if mention.title else mention.text
+        cue_text = _bounded(raw, _CUE_HEAD, _CUE_TAIL)
+        folded = fold(cue_text)
+        quote_src = cue_text if len(folded) == len(cue_text) else folded
+
+        compound = self._sentiment(raw)
+        reasons: list[tuple[float, str]] = []
+
+        # 1. cues
+        hits = self._hits(folded)
+        families: dict[str, list[_Hit]] = {}
+        for hit in hits:
+            families.setdefault(hit.cue.family, []).append(hit)
+
+        primary: list[tuple[float, str, _Hit]] = []
+        for family, fam_hits in families.items():
+            if family in _SUPPORT:
+                continue
+            ranked = sorted(fam_hits, key=lambda h: (-h.cue.weight, h.start))
+            value = ranked[0].cue.weight
+            second = next(
+                (h for h in ranked[1:] if folded[h.start : h.end] != folded[ranked[0].start : ranked[0].end]),
+                None,
+            )
+            if second is not None:
+                value += 0.25 * second.cue.weight
+            primary.append((min(value, 90.0), family, ranked[0]))
+        primary.sort(key=lambda p: (-p[0], _order(p[1])))
+
+        core = 0.0
+        for factor, (value, _family, _hit) in zip((1.0, 0.35, 0.15), primary, strict=False):
+            core += factor * value
+        core = min(core, 90.0)
+
+        support = 0.0
+        for family in _SUPPORT:
+            fam_hits = families.get(family)
+            if not fam_hits:
+                continue
+            ranked = sorted(fam_hits, key=lambda h: (-h.cue.weight, h.start))
+            value = ranked[0].cue.weight + 0.3 * sum(h.cue.weight for h in ranked[1:2])
+            support += value
+            if family == "repeat":
+                reasons.append((value, f"repeated failure: {_quote(quote_src, ranked[0])}"))
+            else:
+                reasons.append((value, "asks for help"))
+
+        # 2. tone
+        tone = 30.0 * -compound if compound <= -0.05 else 0.0
+
+        # The remaining support cues only matter next to a complaint cue or a negative tone.
+        sarcasm = None
+        if primary or tone or support:
+            if self._handle is not None:
+                match = self._handle.search(folded)
+                if match:
+                    support += 10
+                    reasons.append((10, f"addressed to @{match.group(1)}"))
+            intensity, why = self._intensity(cue_text)
+            if intensity:
+                support += intensity
+                reasons.append((intensity, why))
+            sarcasm = self._sarcasm.search(folded)
+            if sarcasm:
+                support += 15
+                quoted = _quote_span(quote_src, sarcasm.start(), sarcasm.end())
+                reasons.append((15, f"sarcasm: {quoted}"))
+        support = min(support, 35.0)
+
+        # 3. thankful or resolved tone damps everything (unless sarcastic)
+        damped = False
+        if not sarcasm and (primary or tone):
+            thankful = self._thanks.search(folded) or self._resolved.search(folded)
+            praising = compound >= 0.3 and self._praise.search(folded)
+            polite_thanks = (
+                not thankful
+                and compound >= 0.3
+                and _PLAIN_THANKS.search(folded)
+                and not self._request.search(folded)
+            )
+            if thankful or praising or polite_thanks:
+                damped = True
+                core *= 0.3
+                support *= 0.3
+                tone *= 0.3
+
+        if primary:
+            base = core + support + tone
+        else:
+            base = tone + 0.3 * support
+        base = min(base, 95.0)
+
+        for value, family, hit in primary:
+            weight = value * (0.3 if damped else 1.0)
+            reasons.append((weight, f"{_LABEL[family]}: {_quote(quote_src, hit)}"))
+        if tone >= 3:
+            reasons.append((tone, f"negative tone {_signed(compound)}"))
+        if damped:
+            reasons.append((1, "thankful or resolved tone"))
+
+        # 4. boosts: only raise, only with a complaint signal, capped
+        signal = bool(primary) or compound <= -0.3 or "repeat" in families
+        boost = 0.0
+        if signal:
+            followers = mention.followers or 0
+            if followers >= 1000:
+                reach = min(10.0, 3.0 * math.log10(followers / 1000) + 2.0)
+                boost += reach
+                reasons.append((reach, f"{_compact(followers)} followers"))
+            metrics = mention.metrics or {}
+            shares = max(0, int(metrics.get("reposts", 0) or 0)) + max(
+                0, int(metrics.get("replies", 0) or 0)
+            )
+            if shares >= 10:
+                spread = min(5.0, 2.0 * math.log10(shares))
+                boost += spread
+                reasons.append((spread, f"{_compact(shares)} reposts and replies"))
+            if repeat:
+                boost += 10
+                reasons.append((10, "repeat complaint (24 h)"))
+            boost = min(boost, float(MAX_BOOST))
+
+        urgency = int(round(min(100.0, max(0.0, base + boost))))
+        category = self._category(primary, folded)
+        reasons.sort(key=lambda r: -r[0])
+        return Score(
+            urgency=urgency,
+            urgent=urgency >= self.threshold,
+            category=category,
+            sentiment=round(compound, 2),
+            reasons=[text for _, text in reasons[:3]],
+        )
+
+    # --- parts ----------------------------------------------------------------------------------
+
+    def _sentiment(self, text: str) -> float:
+        excerpt = _bounded(text, _VADER_HEAD, _VADER_TAIL)
+        if not excerpt.strip():
+            return 0.0
+        return float(self._analyzer.polarity_scores(excerpt)["compound"])
+
+    def _hits(self, folded: str) -> list[_Hit]:
+        muted: list[tuple[int, int]] = []
+        if self._muted is not None:
+            muted = [m.span() for m in self._muted.finditer(folded)]
+        names: list[tuple[int, int]] = []
+        if self._names is not None:
+            names = [m.span() for m in self._names.finditer(folded)]
+        hits: list[_Hit] = []
+        # Matches may overlap ("still no tracking" is a repeat cue and a delivery cue), so the
+        # search resumes one character after each match start; a match inside an earlier one
+        # of the same family is dropped below.
+        search = self._master.search
+        pos = 0
+        while True:
+            match = search(folded, pos)
+            if match is None:
+                break
+            start, end = match.span()
+            pos = start + 1
+            if any(s < end and start < e for s, e in muted):
+                continue  # a muted phrase overlaps this cue
+            if any(s <= start and end <= e for s, e in names):
+                continue  # the cue is part of the brand's or a product's name
+            text = match.group()
+            candidates = self._by_first.get(text[0], []) + self._by_first.get("*", [])
+            cue_list = [c for c in candidates if c.regex.fullmatch(text)]
+            if not cue_list:
+                cue_list = [c for c in self._cues if c.regex.fullmatch(text)]
+                if not cue_list:
+                    continue
+            # the heaviest reading of the matched words, once per family
+            seen: set[str] = set()
+            cue_list.sort(key=lambda c: -c.weight)
+            cue_list = [c for c in cue_list if not (c.family in seen or seen.add(c.family))]
+            negated = _negated(folded, start)
+            for cue in cue_list:
+                if cue.negatable and negated:
+                    continue
+                if any(h.cue.family == cue.family and h.end >= end for h in hits[-4:]):
+                    continue  # part of a longer cue of the same family
+                hits.append(_Hit(cue, start, end))
+        return hits
+
+    def _intensity(self, text: str) -> tuple[float, str]:
+        score = 0.0
+        why = ""
+        words = _LETTER_WORD.findall(text[:2000])
+        caps = [w for w in words if w.isupper()]
+        if len(words) >= 3 and len(caps) >= 0.6 * len(words):
+            score, why = 12.0, "shouting (capitals)"
+        elif len(caps) >= 2 and any(len(w) >= 4 for w in caps):
+            score, why = 6.0, "shouting (capitals)"
+        if _ANGRY_EMOJI.search(text):
+            score += 8
+            why = why or "angry emoji"
+        if _BANGS.search(text):
+            score += 5
+            why = why or "'!!!'"
+        return min(score, 18.0), why
+
+    def _category(self, primary: list[tuple[float, str, _Hit]], folded: str) -> str:
+        if not primary:
+            return "other"
+        best_value = primary[0][0]
+        choices = [p for p in primary if p[1] != "complaint"]
+        if not choices:
+            return "other"
+        # safety and legal win when present with real weight; churn only when alone
+        for family in ("safety", "legal"):
+            for value, fam, _hit in choices:
+                if fam == family and value >= 50:
+                    return _CATEGORY_OF[family]
+        top = max(p[0] for p in choices)
+        if top < 0.5 * best_value:
+            return "other"
+        near = [p for p in choices if p[0] >= top - 5]
+        near.sort(key=lambda p: _order(p[1]))
+        value, family, hit = near[0]
+        if family == "broken":
+            return self._broken_category(folded)
+        if family == "custom":
+            category = hit.cue.category
+            if category == "broken":
+                return self._broken_category(folded)
+            if category:
+                return category
+            return "product" if self._product and self._product.search(folded) else "other"
+        return _CATEGORY_OF.get(family, "other")
+
+    def _broken_category(self, folded: str) -> str:
+        if self._product is not None and self._product.search(folded):
+            return "product"
+        if self._device.search(folded):
+            return "product"
+        if self._service.search(folded):
+            return "outage"
+        return "product"
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _order(family: str) -> int:
+    try:
+        return _CATEGORY_ORDER.index(family)
+    except ValueError:
+        return len(_CATEGORY_ORDER)
+
+
+def _word_regex(patterns: list[str]) -> re.Pattern[str] | None:
+    if not patterns:
+        return None
+    alternation = "|".join(sorted(patterns, key=len, reverse=True))
+    return re.compile(r"(?<!\w)(?:" + alternation + r")(?!\w)")
+
+
+def _bounded(text: str, head: int, tail: int) -> str:
+    if len(text) <= head + tail:
+        return text
+    return text[:head] + "\n" + text[-tail:]
+
+
+def _negated(folded: str, start: int) -> bool:
+    """A negation word among the three words before `start`, within the same clause."""
+    window = folded[max(0, start - 40) : start]
+    breaks = list(_CLAUSE_BREAK.finditer(window))
+    if breaks:
+        window = window[breaks[-1].end() :]
+    for token in _TOKEN.findall(window)[-3:]:
+        if token in _NEGATORS or token.endswith("n't") or token in ("dont", "didnt", "doesnt"):
+            return True
+    return False
+
+
+def _quote_span(source: str, start: int, end: int) -> str:
+    text = _SPACES.sub(" ", source[start:end]).strip().replace("'", "\u2019")
+    if len(text) > MAX_QUOTE:
+        text = text[: MAX_QUOTE - 1].rstrip() + "\u2026"
+    return f"'{text}'"
+
+
+def _quote(source: str, hit: _Hit) -> str:
+    return _quote_span(source, hit.start, hit.end)
+
+
+def _signed(value: float) -> str:
+    text = f"{value:+.2f}"
+    return text.replace("-", MINUS).lstrip("+")
+
+
+def _compact(count: int) -> str:
+    if count >= 1_000_000:
+        return f"{count / 1_000_000:.1f}".rstrip("0").rstrip(".") + "M"
+    if count >= 10_000:
+        return f"{count // 1000}k"
+    if count >= 1000:
+        return f"{count / 1000:.1f}".rstrip("0").rstrip(".") + "k"
+    return str(count)

@@ -1,0 +1,229 @@
+"""End to end: `mentionops run` as a subprocess in HTTP mode against a fake Slack and a fake
+Hacker News, driven with signed requests exactly as Slack sends them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from bot import ids
+from storage import Store
+from tests.fakes.hn import FakeHN
+from tests.fakes.slack import FakeSlack
+from tests.support import (
+    ALERT_CHANNEL,
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    block_action,
+    form_body,
+    signed_headers,
+    write_config,
+)
+
+URGENT = "Acme charged me twice for my order and support won't answer. I need a refund now!"
+
+
+def wait_until(check, timeout: float = 10.0):
+    """Poll `check` until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+class Bot:
+    """A running `mentionops run` process; its log lines are collected as they come."""
+
+    def __init__(self, env: dict, cwd):
+        self.lines: list[str] = []
+        self.url: str | None = None
+        self._ready = threading.Event()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", "0"],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(20):
+            self.stop()
+            raise AssertionError("bot did not start:\n" + "\n".join(self.lines))
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip())
+            match = re.search(r"listening on (http://[\d.]+:\d+)", line)
+            if match:
+                self.url = match.group(1)
+                self._ready.set()
+        self._ready.set()
+
+    def post(self, body: str, headers: dict) -> httpx.Response:
+        return httpx.post(f"{self.url}/slack/events", content=body, headers=headers, timeout=10)
+
+    def click(self, action_id: str, mention_id: int, user: str, ts: str) -> httpx.Response:
+        body = form_body(block_action(action_id, str(mention_id), user=user, message_ts=ts))
+        return self.post(body, signed_headers(body))
+
+    def stop(self, sig=signal.SIGTERM) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=15)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc.stderr.close()
+            self._reader.join(timeout=5)
+
+
+@pytest.fixture
+def world(tmp_path):
+    with FakeSlack(token=BOT_TOKEN) as slack, FakeHN() as hn:
+        config = write_config(tmp_path, hn_url=hn.base_url)
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SLACK_", "MENTIONOPS_", "X_", "BLUESKY_", "REDDIT_"))
+        }
+        env.update(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=slack.base_url.rstrip("/"),  # accepted without the trailing slash
+            MENTIONOPS_CONFIG=str(config),
+            MENTIONOPS_DB=str(tmp_path / "mentionops.db"),
+            PYTHONUNBUFFERED="1",
+        )
+        yield {
+            "slack": slack,
+            "hn": hn,
+            "env": env,
+            "tmp": tmp_path,
+            "store": Store(tmp_path / "mentionops.db"),
+        }
+
+
+def test_poll_post_claim_and_shutdown(world):
+    slack, hn, store = world["slack"], world["hn"], world["store"]
+    hn.add_hit(
+        object_id="9001",
+        author="dana",
+        comment_text=f"<p>{URGENT}</p>",
+        story_title="Ask HN: billing horror stories",
+        created_at_i=int(time.time()) - 120,
+    )
+    hn.add_hit(
+        object_id="9002",
+        author="kai",
+        comment_text="I like Acme, works fine for me.",
+        created_at_i=int(time.time()) - 60,
+    )
+    bot = Bot(world["env"], world["tmp"])
+    try:
+        post = slack.wait_for("chat.postMessage", timeout=20, ok=True)[0]
+        assert post.args["channel"] == ALERT_CHANNEL
+        assert post.flag("unfurl_links", True) is False
+        assert post.args["metadata"]["event_type"] == ids.ALERT_EVENT_TYPE
+        mention_id = post.args["metadata"]["event_payload"]["mention_id"]
+        ts = post.response["ts"]
+        row = wait_until(lambda: (m := store.mention(mention_id))["status"] == "posted" and m)
+        assert (row["external_id"], row["status"], row["ts"]) == ("9001", "posted", ts)
+        assert "charged me twice" in json.dumps(post.args["blocks"])
+
+        health = httpx.get(f"{bot.url}/healthz", timeout=5)
+        assert health.status_code == 200
+        assert health.json()["scheduler"] == "running"
+        assert health.json()["sources"]["hackernews"]["consecutive_failures"] == 0
+
+        # Ten agents click Claim at the same instant: one owner, nine polite refusals.
+        users = [f"U0AGENT{i}" for i in range(10)]
+        with ThreadPoolExecutor(10) as pool:
+            responses = list(pool.map(lambda u: bot.click(ids.CLAIM, mention_id, u, ts), users))
+        assert [r.status_code for r in responses] == [200] * 10
+        ephemerals = slack.wait_for("chat.postEphemeral", count=9, timeout=10)
+        update = slack.wait_for("chat.update", timeout=10)[-1]
+        owner = store.mention(mention_id)["claimed_by"]
+        assert owner in users
+        assert sorted(c.args["user"] for c in ephemerals) == sorted(set(users) - {owner})
+        assert all(c.args["text"].startswith(f"Already claimed by <@{owner}>") for c in ephemerals)
+        time.sleep(0.5)  # nothing more should arrive
+        assert len(slack.calls_to("chat.postEphemeral")) == 9
+        card = json.dumps(slack.message(ALERT_CHANNEL, ts)["blocks"])
+        assert f"Claimed by <@{owner}>" in card
+        assert update.args["ts"] == ts
+        actions = [
+            e["action_id"] for e in slack.message(ALERT_CHANNEL, ts)["blocks"][-1]["elements"]
+        ]
+        assert actions == [ids.RESOLVE, ids.UNCLAIM, ids.DRAFT, ids.ESCALATE, ids.OPEN_POST]
+        events = [(e["actor"], e["action"]) for e in store.events(mention_id)]
+        assert events.count((owner, "claim")) == 1
+        assert sum(1 for _, a in events if a == "claim_refused") == 9
+
+        # The owner resolves; the card says so and the thread has one line per action.
+        assert bot.click(ids.RESOLVE, mention_id, owner, ts).status_code == 200
+        wait_until(lambda: store.mention(mention_id)["status"] == "resolved")
+        assert store.mention(mention_id)["resolved_by"] == owner
+        wait_until(lambda: "Resolved by" in json.dumps(slack.message(ALERT_CHANNEL, ts)["blocks"]))
+        wait_until(lambda: len(slack.thread(ALERT_CHANNEL, ts)) == 3)
+        thread = [m["text"] for m in slack.thread(ALERT_CHANNEL, ts)[1:]]
+        assert thread == [f"🙋 <@{owner}> claimed this", f"✅ <@{owner}> resolved this"]
+        assert slack.errors == []
+    finally:
+        code = bot.stop()
+    assert code == 0, "\n".join(bot.lines)
+    assert len(slack.calls_to("chat.postMessage", ok=True)) == 3  # alert + two thread lines
+
+
+def test_forged_and_stale_requests_are_refused(world):
+    slack, hn, store = world["slack"], world["hn"], world["store"]
+    hn.add_hit(
+        object_id="9100", author="lee", comment_text=URGENT, created_at_i=int(time.time()) - 30
+    )
+    bot = Bot(world["env"], world["tmp"])
+    try:
+        post = slack.wait_for("chat.postMessage", timeout=20, ok=True)[0]
+        mention_id = post.args["metadata"]["event_payload"]["mention_id"]
+        body = form_body(block_action(ids.CLAIM, str(mention_id), user="U0MALLORY"))
+        forged = bot.post(body, signed_headers(body, secret="not-the-secret"))
+        stale = bot.post(body, signed_headers(body, timestamp=int(time.time()) - 600))
+        unsigned = bot.post(body, {"Content-Type": "application/x-www-form-urlencoded"})
+        assert [forged.status_code, stale.status_code, unsigned.status_code] == [401, 401, 401]
+        time.sleep(0.3)
+        assert store.mention(mention_id)["status"] == "posted"
+        assert [e["action"] for e in store.events(mention_id)] == ["stored", "posted"]
+        assert slack.calls_to("chat.postEphemeral") == []
+        assert slack.calls_to("chat.update") == []
+    finally:
+        assert bot.stop(signal.SIGINT) == 0
+
+
+def test_bad_token_stops_with_a_clear_message(world):
+    env = {**world["env"], "SLACK_BOT_TOKEN": "xoxb-wrong"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "run", "--port", "0"],
+        env=env,
+        cwd=world["tmp"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert "Slack did not accept SLACK_BOT_TOKEN" in proc.stderr
+    assert "xoxb-wrong" not in proc.stderr

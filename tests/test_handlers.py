@@ -1,0 +1,248 @@
+"""Listeners in one process: a Bolt app built by `build_app`, signed requests dispatched to it,
+its WebClient pointed at the fake Slack over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from slack_bolt.request import BoltRequest
+
+from bot import ids
+from bot.app import Services, build_app
+from bot.config import Settings
+from bot.models import Mention, Score
+from bot.poster import SlackPoster
+from bot.slack import make_client
+from storage import Store
+from tests.fakes.slack import FakeSlack
+from tests.support import (
+    ALERT_CHANNEL,
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    block_action,
+    form_body,
+    signed_headers,
+    slash_command,
+    write_config,
+)
+
+
+@pytest.fixture
+def bolt(tmp_path, monkeypatch):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    with FakeSlack(token=BOT_TOKEN) as slack:
+        settings = Settings.load(
+            environ={
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": slack.base_url,
+            },
+            path=write_config(tmp_path),
+            db_path=str(tmp_path / "m.db"),
+        )
+        store = Store(settings.db_path)
+        store.migrate()
+        client = make_client(settings)
+        poster = SlackPoster(client, store, settings)
+        executor = ThreadPoolExecutor(max_workers=8)
+        app = build_app(
+            Services(settings=settings, store=store, poster=poster), client, executor=executor
+        )
+        yield Harness(app, slack, store, poster)
+        executor.shutdown(wait=True)  # let listeners finish before the fake Slack stops
+
+
+class Harness:
+    def __init__(self, app, slack, store, poster):
+        self.app, self.slack, self.store, self.poster = app, slack, store, poster
+
+    def alert(
+        self, text: str = "Acme charged me twice!", *, url: str = "https://x.com/a/1"
+    ) -> dict:
+        """A mention stored and posted to the fake Slack, as the pipeline would."""
+        mention = Mention(
+            source="x",
+            external_id=str(time.monotonic_ns()),
+            text=text,
+            author="dana",
+            author_name="Dana",
+            followers=12,
+            url=url,
+            created_at=datetime.now(UTC) - timedelta(minutes=3),
+        )
+        score = Score(80, True, "billing", -0.6, ["money: 'charged twice'"])
+        saved = self.store.save_batch("x", [(mention, score)], alert_channel=ALERT_CHANNEL)
+        assert self.poster.flush() == 1
+        return self.store.mention(saved.new_ids[0])
+
+    def dispatch(self, body: str) -> int:
+        response = self.app.dispatch(BoltRequest(body=body, headers=signed_headers(body)))
+        return response.status
+
+    def click(self, action_id: str, mention: dict | str, user: str) -> int:
+        value = mention if isinstance(mention, str) else str(mention["id"])
+        ts = "1.0" if isinstance(mention, str) else mention["ts"]
+        return self.dispatch(form_body(block_action(action_id, value, user=user, message_ts=ts)))
+
+    def ephemeral_to(self, user: str, count: int = 1) -> list[str]:
+        calls = self.slack.wait_for("chat.postEphemeral", count=count)
+        return [c.args["text"] for c in calls if c.args["user"] == user]
+
+    def settle(self) -> None:
+        """Listeners run after the ack on Bolt's worker threads: give them a moment."""
+        time.sleep(0.3)
+
+
+def test_claim_updates_card_and_thread(bolt):
+    m = bolt.alert()
+    assert bolt.click(ids.CLAIM, m, "U0ALICE") == 200
+    update = bolt.slack.wait_for("chat.update")[0]
+    assert update.args["ts"] == m["ts"]
+    assert "Claimed by <@U0ALICE>" in json.dumps(update.args["blocks"])
+    thread = bolt.slack.wait_for("chat.postMessage", count=2)[1]
+    assert (thread.args["thread_ts"], thread.args["text"]) == (
+        m["ts"],
+        "🙋 <@U0ALICE> claimed this",
+    )
+    assert bolt.store.mention(m["id"])["claimed_by"] == "U0ALICE"
+    assert bolt.slack.errors == []
+
+
+@pytest.mark.parametrize(
+    ("action", "actor", "ok", "message"),
+    [
+        (ids.UNCLAIM, "U0ALICE", True, None),
+        (ids.UNCLAIM, "U0BOB", False, "Only <@U0ALICE>, who claimed it, or a manager can do that."),
+        (ids.UNCLAIM, "U0MANAGER", True, None),
+        (ids.RESOLVE, "U0ALICE", True, None),
+        (ids.RESOLVE, "U0BOB", False, "Only <@U0ALICE>, who claimed it, or a manager can do that."),
+        (ids.RESOLVE, "U0MANAGER", True, None),
+    ],
+)
+def test_permissions_on_a_claimed_alert(bolt, action, actor, ok, message):
+    m = bolt.alert()
+    assert bolt.store.claim(m["id"], "U0ALICE").ok
+    assert bolt.click(action, m, actor) == 200
+    if ok:
+        bolt.slack.wait_for("chat.update")
+        expected = "resolved" if action == ids.RESOLVE else "posted"
+        assert bolt.store.mention(m["id"])["status"] == expected
+    else:
+        assert bolt.ephemeral_to(actor) == [message]
+        bolt.settle()
+        assert bolt.store.mention(m["id"])["status"] == "claimed"
+        assert bolt.slack.calls_to("chat.update") == []
+        assert bolt.store.events(m["id"])[-1]["action"].endswith("_refused")
+
+
+def test_resolving_an_unclaimed_alert_needs_a_claim_or_a_manager(bolt):
+    m = bolt.alert()
+    bolt.click(ids.RESOLVE, m, "U0BOB")
+    assert bolt.ephemeral_to("U0BOB") == [
+        "Nobody has claimed this yet: claim it first, then resolve it."
+    ]
+    bolt.click(ids.RESOLVE, m, "U0MANAGER")
+    bolt.slack.wait_for("chat.update")
+    assert bolt.store.mention(m["id"])["resolved_by"] == "U0MANAGER"
+
+
+def test_draft_and_escalate_answer_kindly_until_they_ship(bolt):
+    m = bolt.alert()
+    bolt.click(ids.DRAFT, m, "U0ALICE")
+    bolt.click(ids.ESCALATE, m, "U0ALICE")
+    notes = sorted(bolt.ephemeral_to("U0ALICE", count=2))
+    assert notes[0].startswith("Draft reply isn't available in this version of mentionops yet.")
+    assert notes[1].startswith("Escalate from the card isn't available")
+    assert sorted(e["action"] for e in bolt.store.events(m["id"]))[:2] == [
+        "draft_requested",
+        "escalate_requested",
+    ]
+    assert bolt.store.mention(m["id"])["status"] == "posted"
+
+
+def test_link_button_is_acked_and_nothing_else(bolt):
+    m = bolt.alert()
+    before = len(bolt.slack.calls)
+    assert bolt.click(ids.OPEN_POST, m, "U0ALICE") == 200
+    bolt.settle()
+    assert len(bolt.slack.calls) == before
+
+
+def test_a_forged_button_value_gets_a_kind_answer(bolt):
+    assert bolt.click(ids.CLAIM, "'; DROP TABLE mentions; --", "U0ALICE") == 200
+    assert bolt.ephemeral_to("U0ALICE") == [
+        "I can't find that mention any more. It may have been removed."
+    ]
+    assert bolt.click(ids.CLAIM, "424242", "U0ALICE") == 200
+    assert bolt.ephemeral_to("U0ALICE", count=2)[-1].startswith("I can't find that mention")
+
+
+def test_deleted_alert_message_claim_still_counts(bolt):
+    m = bolt.alert()
+    bolt.slack.delete_message(ALERT_CHANNEL, m["ts"])
+    bolt.click(ids.CLAIM, m, "U0ALICE")
+    notes = bolt.ephemeral_to("U0ALICE")
+    assert notes == [
+        "Done: the change is saved, but I couldn't update the alert message "
+        "(Slack said `message_not_found`; it may have been deleted)."
+    ]
+    assert bolt.store.mention(m["id"])["claimed_by"] == "U0ALICE"
+
+
+def test_untrusted_text_never_pings_in_alerts(bolt):
+    m = bolt.alert("<!channel> Acme <@U0CEO> <http://evil.example|refund here> @here")
+    post = bolt.slack.calls_to("chat.postMessage")[0]
+    everything = post.args["text"] + json.dumps(post.args["blocks"], ensure_ascii=False)
+    for token in ("<!channel>", "<@U0CEO>", "<http://evil", "@here"):
+        assert token not in everything
+    assert "&lt;!channel&gt;" in everything
+    assert m["status"] == "posted"
+
+
+def test_mentions_command_help_queue_and_unknown(bolt):
+    m = bolt.alert()
+    url = bolt.slack.response_url("cmd")
+    assert bolt.dispatch(slash_command("queue", user="U0ALICE", response_url=url)) == 200
+    assert bolt.dispatch(slash_command("frobnicate", user="U0ALICE", response_url=url)) == 200
+    calls = bolt.slack.wait_for("response_url", count=2)
+    texts = sorted(c.args["text"] for c in calls)
+    assert texts[0].startswith(
+        "*Unclaimed urgent mentions (1)*\n• *80* · waiting 3 min · <https://acme"
+    )
+    assert f"p{m['ts'].replace('.', '')}" in texts[0]
+    assert texts[1].startswith("I don't know `frobnicate`. */mentions* shows what needs a human")
+
+
+def test_app_home_lists_queue_and_claims(bolt):
+    first, second = bolt.alert(), bolt.alert("Acme app down, can't log in")
+    bolt.store.claim(first["id"], "U0ALICE")
+    event = {
+        "token": "legacy",
+        "team_id": "T0TEAM",
+        "api_app_id": "A0MENTIONOPS",
+        "type": "event_callback",
+        "event_id": "Ev1",
+        "event_time": int(time.time()),
+        "event": {
+            "type": "app_home_opened",
+            "user": "U0ALICE",
+            "channel": "D0ALICE",
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        },
+    }
+    body = json.dumps(event)
+    response = bolt.app.dispatch(
+        BoltRequest(body=body, headers={**signed_headers(body), "Content-Type": "application/json"})
+    )
+    assert response.status == 200
+    view = bolt.slack.wait_for("views.publish")[0].args["view"]
+    text = json.dumps(view, ensure_ascii=False)
+    assert "Your open claims" in text and "Acme charged me twice!" in text
+    assert "Acme app down" in text
+    assert second["status"] == "posted"

@@ -1,0 +1,277 @@
+"""The pipeline and poster in one process, over real HTTP to the fakes: fetch -> store ->
+score -> post, the outbox's at-most-once promise, retries, cursors and source health."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from bot import ids
+from bot.config import Settings
+from bot.pipeline import Pipeline
+from bot.poster import SlackPoster
+from bot.slack import make_client
+from bot.sources import build_sources
+from bot.sources.hackernews import HackerNews
+from storage import Store
+from tests.fakes.hn import FakeHN
+from tests.fakes.slack import FakeSlack
+from tests.support import ALERT_CHANNEL, BOT_TOKEN, write_config
+
+URGENT = "My Acme order was charged twice and nobody answers support. Please refund me!"
+CALM = "Acme's new dashboard looks nice."
+
+
+@pytest.fixture
+def setup(tmp_path):
+    with FakeSlack(token=BOT_TOKEN) as slack, FakeHN() as hn:
+        config = write_config(tmp_path, hn_url=hn.base_url)
+        settings = Settings.load(
+            environ={"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack.base_url},
+            path=config,
+            db_path=str(tmp_path / "m.db"),
+        )
+        store = Store(settings.db_path)
+        store.migrate()
+        client = make_client(settings)
+        poster = SlackPoster(client, store, settings)
+        sources, skipped = build_sources(settings)
+        assert skipped == []
+        hn_source: HackerNews = sources["hackernews"]
+        hn_source.sleep = lambda seconds: None  # retries without real waiting
+        pipeline = Pipeline(settings, store, sources, poster)
+        yield {
+            "slack": slack,
+            "hn": hn,
+            "store": store,
+            "poster": poster,
+            "pipeline": pipeline,
+            "settings": settings,
+        }
+        hn_source.client.close()
+
+
+def now_i() -> int:
+    return int(time.time())
+
+
+def test_urgent_mention_posted_once_calm_one_stored(setup):
+    hn, slack, store = setup["hn"], setup["slack"], setup["store"]
+    hn.add_hit(object_id="1", author="dana", comment_text=URGENT, created_at_i=now_i() - 100)
+    hn.add_hit(object_id="2", author="kai", comment_text=CALM, created_at_i=now_i() - 50)
+    hn.add_hit(
+        object_id="3",
+        author="acmesupport",
+        comment_text="Acme: refund issued, sorry!",
+        created_at_i=now_i() - 40,
+    )
+    hn.add_hit(
+        object_id="4",
+        author="x",
+        comment_text="Buy the acme anvil, broken deal!",
+        created_at_i=now_i() - 30,
+    )
+    report = setup["pipeline"].run_once("hackernews")
+    assert (report.fetched, report.matched, report.new, report.urgent, report.posted) == (
+        4,
+        2,
+        2,
+        1,
+        1,
+    )
+    posts = slack.calls_to("chat.postMessage")
+    assert len(posts) == 1
+    assert posts[0].args["metadata"]["event_payload"]["mention_id"] == 1
+    rows = {r["external_id"]: r["status"] for r in [store.mention(1), store.mention(2)]}
+    assert rows == {"1": "posted", "2": "new"}
+    # A second poll sees the same hits again (overlap window): nothing new, nothing re-posted.
+    again = setup["pipeline"].run_once("hackernews")
+    assert (again.new, again.posted) == (0, 0)
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert slack.errors == []
+
+
+def test_cursor_moves_with_the_mentions(setup):
+    hn, store = setup["hn"], setup["store"]
+    created = now_i() - 100
+    hn.add_hit(object_id="1", author="dana", comment_text=URGENT, created_at_i=created)
+    setup["pipeline"].run_once("hackernews")
+    cursors = store.cursors("hackernews")
+    assert cursors["acme"] == str(created)
+    # No hit for "acme corp" yet: its cursor stays where the first poll started looking.
+    assert abs(int(cursors["acme corp"]) - (now_i() - 3600)) <= 5
+    first = hn.requests[0]
+    assert first["tags"] == "(story,comment)"
+    assert first["numericFilters"].startswith("created_at_i>")
+    asked = int(first["numericFilters"].split(">")[1])
+    # First poll looks back lookback_minutes (60) minus the overlap window.
+    assert abs((now_i() - 3600 - 120) - asked) <= 5
+    hn.requests.clear()
+    setup["pipeline"].run_once("hackernews")
+    assert hn.requests[0]["numericFilters"] == f"created_at_i>{created - 120}"
+
+
+def test_failed_poll_keeps_cursor_and_stores_nothing(setup):
+    hn, store = setup["hn"], setup["store"]
+    hn.add_hit(object_id="1", author="dana", comment_text=URGENT, created_at_i=now_i() - 100)
+    hn.fail_next(status=500, times=10)
+    report = setup["pipeline"].run_once("hackernews")
+    assert report.error == "127.0.0.1 answered HTTP 500 4 times in a row"
+    assert store.cursors("hackernews") == {}
+    assert store.counts()["stored"] == 0
+    health = store.health()[0]
+    assert (health["consecutive_failures"], health["last_error"]) == (1, report.error)
+
+
+def test_429_is_waited_out_not_a_failure(setup):
+    hn, store = setup["hn"], setup["store"]
+    hn.add_hit(object_id="1", author="dana", comment_text=URGENT, created_at_i=now_i() - 100)
+    hn.fail_next(status=429, retry_after=1)
+    report = setup["pipeline"].run_once("hackernews")
+    assert (report.error, report.new, report.posted) == (None, 1, 1)
+    assert store.health()[0]["consecutive_failures"] == 0
+
+
+def test_malformed_body_is_a_clear_failure(setup):
+    setup["hn"].fail_next(body="not json{", times=4)
+    report = setup["pipeline"].run_once("hackernews")
+    assert report.error == "127.0.0.1 sent a body that is not JSON: 'not json{'"
+
+
+def test_health_notice_once_at_threshold_and_once_on_recovery(setup):
+    hn, slack = setup["hn"], setup["slack"]
+    hn.fail_next(status=500, times=4 * 5)
+    for _ in range(5):
+        setup["pipeline"].run_once("hackernews")
+    notices = [
+        c
+        for c in slack.calls_to("chat.postMessage")
+        if c.args["metadata"]["event_type"] == ids.NOTICE_EVENT_TYPE
+    ]
+    assert len(notices) == 1
+    assert notices[0].args["channel"] == ALERT_CHANNEL
+    assert "Hacker News failing since" in notices[0].args["text"]
+    assert "HTTP 500" in notices[0].args["text"]
+    setup["pipeline"].run_once("hackernews")
+    setup["pipeline"].run_once("hackernews")
+    notices = [
+        c.args["text"]
+        for c in slack.calls_to("chat.postMessage")
+        if c.args["metadata"]["event_type"] == ids.NOTICE_EVENT_TYPE
+    ]
+    assert len(notices) == 2
+    assert notices[1].startswith("✅ *🟧 Hacker News is back:*")
+
+
+def test_slack_429_alert_posted_exactly_once_after_the_wait(setup):
+    hn, slack = setup["hn"], setup["slack"]
+    hn.add_hit(object_id="1", author="dana", comment_text=URGENT, created_at_i=now_i() - 100)
+    slack.fail_next("chat.postMessage", status=429, retry_after=1)
+    started = time.monotonic()
+    report = setup["pipeline"].run_once("hackernews")
+    assert report.posted == 1
+    assert time.monotonic() - started >= 1.0
+    attempts = slack.calls_to("chat.postMessage")
+    assert [c.status for c in attempts] == [429, 200]
+    assert len(slack.messages(ALERT_CHANNEL)) == 1
+
+
+def test_slack_refusal_keeps_the_alert_queued(setup):
+    hn, slack, store = setup["hn"], setup["slack"], setup["store"]
+    hn.add_hit(object_id="1", author="dana", comment_text=URGENT, created_at_i=now_i() - 100)
+    slack.fail_next("chat.postMessage", error="not_in_channel")
+    report = setup["pipeline"].run_once("hackernews")
+    assert report.posted == 0
+    assert [r["last_error"] for r in store.outbox("pending")] == ["slack: not_in_channel"]
+    assert setup["poster"].flush() == 1
+    assert store.outbox("pending") == []
+    assert len(slack.messages(ALERT_CHANNEL)) == 1
+
+
+def test_crash_between_post_and_save_does_not_post_twice(setup, monkeypatch):
+    hn, slack, store = setup["hn"], setup["slack"], setup["store"]
+    hn.add_hit(object_id="1", author="dana", comment_text=URGENT, created_at_i=now_i() - 100)
+
+    def crash(*args, **kwargs):
+        raise SystemExit("killed after chat.postMessage, before saving its ts")
+
+    monkeypatch.setattr(store, "mark_sent", crash)
+    with pytest.raises(SystemExit):
+        setup["pipeline"].run_once("hackernews")
+    monkeypatch.undo()
+    assert [r["state"] for r in store.outbox("sending")] == ["sending"]
+    assert len(slack.messages(ALERT_CHANNEL)) == 1
+
+    # "Restart": a new poster reconciles before posting anything.
+    restarted = SlackPoster(make_client(setup["settings"]), store, setup["settings"])
+    assert restarted.reconcile() == {"found": 1, "requeued": 0}
+    assert restarted.flush() == 0
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    row = store.mention(1)
+    assert (row["status"], row["ts"]) == ("posted", slack.messages(ALERT_CHANNEL)[0]["ts"])
+
+
+def test_interrupted_before_reaching_slack_is_posted_after_restart(setup, monkeypatch):
+    hn, slack, store = setup["hn"], setup["slack"], setup["store"]
+    hn.add_hit(object_id="1", author="dana", comment_text=URGENT, created_at_i=now_i() - 100)
+    slack.fail_next("chat.postMessage", status=500, times=4)  # retries exhausted: outcome unknown
+    setup["pipeline"].run_once("hackernews")
+    assert len(store.outbox("sending")) == 1
+    restarted = SlackPoster(make_client(setup["settings"]), store, setup["settings"])
+    assert restarted.reconcile() == {"found": 0, "requeued": 1}
+    assert restarted.flush() == 1
+    assert len(slack.messages(ALERT_CHANNEL)) == 1
+
+
+def test_one_source_hanging_does_not_block_another(tmp_path):
+    """Each source polls in its own job; a hung platform only times out its own poll."""
+    from bot.sources import base
+
+    with FakeHN() as hung:
+        hung.hang(30)
+        settings = Settings.load(
+            environ={},
+            path=write_config(tmp_path, hn_url=hung.base_url),
+            db_path=str(tmp_path / "m.db"),
+        )
+        source = build_sources(settings)[0]["hackernews"]
+        source.client = httpx.Client(timeout=httpx.Timeout(0.5))
+        source.sleep = lambda s: None
+        started = time.monotonic()
+        with pytest.raises(base.SourceError, match="did not answer in time"):
+            source.fetch({}, now=datetime.now(UTC))
+        assert time.monotonic() - started < 5
+        source.client.close()
+        hung.hang(0)
+
+
+def test_replay_source_reads_new_lines_only(tmp_path):
+    lines = [
+        {"source": "bluesky", "id": "a", "text": URGENT, "author": "dana"},
+        {"source": "bluesky", "id": "b", "text": CALM},
+    ]
+    feed = tmp_path / "m.jsonl"
+    feed.write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n", encoding="utf-8")
+    config = write_config(tmp_path, extra=f'\n[sources.replay]\npath = "{feed.name}"\n')
+    settings = Settings.load(environ={}, path=config, db_path=str(tmp_path / "m.db"))
+    store = Store(settings.db_path)
+    store.migrate()
+
+    class Quiet:
+        def flush(self):
+            return 0
+
+    pipeline = Pipeline(settings, store, build_sources(settings)[0], Quiet())
+    report = pipeline.run_once("replay")
+    assert (report.fetched, report.new, report.problems) == (
+        2,
+        2,
+        [f"{feed}: line 3: not valid JSON (Expecting value)"],
+    )
+    with feed.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"source": "x", "id": "c", "text": URGENT}) + "\n")
+    assert pipeline.run_once("replay").new == 1
