@@ -7,6 +7,7 @@ nowhere else, in the blocks and in the `text` fallback alike. Button values carr
 from __future__ import annotations
 
 import re
+import textwrap
 from datetime import datetime, timedelta
 
 from bot import ids
@@ -294,10 +295,17 @@ _USER = re.compile(r"<@([UW][A-Z0-9]+)>")
 
 
 def mrkdwn_to_terminal(text: str) -> str:
+    """Slack mrkdwn as a terminal shows it: links as 'label (url)', users as @U…, no *bold*
+    markers, quotes as a bar, entities decoded (only for display: nothing here goes to Slack)."""
     text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
     text = _USER.sub(lambda m: "@" + m.group(1), text)
+    text = _BOLD.sub(lambda m: m.group(1), text)
+    text = "\n".join("▌ " + line[1:] if line.startswith(">") else line for line in text.split("\n"))
     text = text.replace("\u2060", "")
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
 
 
 def render_text(message: dict, width: int = 78) -> str:
@@ -308,19 +316,23 @@ def render_text(message: dict, width: int = 78) -> str:
         if kind == "section":
             out.append(mrkdwn_to_terminal(block["text"]["text"]))
         elif kind == "context":
-            out.append(
-                "  " + " · ".join(mrkdwn_to_terminal(e.get("text", "")) for e in block["elements"])
-            )
+            out.append(" · ".join(mrkdwn_to_terminal(e.get("text", "")) for e in block["elements"]))
         elif kind == "actions":
             out.append(" ".join(f"[ {e['text']['text']} ]" for e in block["elements"]))
         elif kind == "header":
             out.append(block["text"]["text"].upper())
         elif kind == "divider":
             out.append("-" * width)
+    lines = []
+    for text in out:
+        for line in text.split("\n"):
+            indent = "▌ " if line.startswith("▌ ") else ""
+            lines.extend(
+                textwrap.wrap(line, width - 1, subsequent_indent=indent, break_on_hyphens=False)
+                or [""]
+            )
     bar = "─" * width
-    return "\n".join(
-        [f"┌{bar}", *(f"│ {line}" for text in out for line in text.split("\n")), f"└{bar}"]
-    )
+    return "\n".join([f"┌{bar}", *(f"│ {line}" for line in lines), f"└{bar}"])
 
 
 # --- /mentions and App Home -----------------------------------------------------------------

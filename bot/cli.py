@@ -309,6 +309,7 @@ def demo(ctx: click.Context, keep: str | None) -> None:
     from bot.sources import build_sources
     from storage import Store
 
+    logging.getLogger("bot").setLevel(logging.WARNING)  # the cards are the output here
     folder = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="mentionops-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     data = resources.files("bot") / "data"
