@@ -32,6 +32,11 @@ class Services:
     clock: Callable[[], datetime] = utcnow
     health: Callable[[], dict] | None = None
 
+    def __deepcopy__(self, memo: dict) -> Services:
+        # Bolt deep-copies `context` for lazy listeners; the services are shared by design
+        # (thread-safe, and the store opens a connection per call), so the copy is this object.
+        return self
+
     def is_manager(self, user_id: str) -> bool:
         return user_id in self.settings.slack.managers
 
@@ -48,7 +53,8 @@ def build_app(
         client=client,
         signing_secret=services.settings.secrets.get("SLACK_SIGNING_SECRET") or "",
         token_verification_enabled=verify_token,
-        process_before_response=False,
+        # Listeners ack on the request thread and do their work as lazy functions.
+        process_before_response=True,
         logger=logging.getLogger("mentionops.bolt"),
         listener_executor=executor,
     )

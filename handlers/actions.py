@@ -11,21 +11,25 @@ log = logging.getLogger(__name__)
 
 
 def register(app) -> None:
-    app.action(ids.CLAIM)(claim)
-    app.action(ids.UNCLAIM)(unclaim)
-    app.action(ids.RESOLVE)(resolve)
-    app.action(ids.DRAFT)(draft_reply)
-    app.action(ids.ESCALATE)(escalate)
-    app.action(ids.OPEN_POST)(open_post)
+    # Bolt acks with `acknowledge` on the request's own thread, then runs the work "lazily" on
+    # its listener pool: the ack never waits for a free worker or for Slack.
+    app.action(ids.CLAIM)(ack=acknowledge, lazy=[claim])
+    app.action(ids.UNCLAIM)(ack=acknowledge, lazy=[unclaim])
+    app.action(ids.RESOLVE)(ack=acknowledge, lazy=[resolve])
+    app.action(ids.DRAFT)(ack=acknowledge, lazy=[draft_reply])
+    app.action(ids.ESCALATE)(ack=acknowledge, lazy=[escalate])
+    app.action(ids.OPEN_POST)(acknowledge)  # a link button: Slack opens the URL itself
 
 
-def claim(ack, body, context):
+def acknowledge(ack):
     ack()
+
+
+def claim(body, context):
     _change(body, context, "claim", lambda s, mid, user: s.store.claim(mid, user))
 
 
-def unclaim(ack, body, context):
-    ack()
+def unclaim(body, context):
     _change(
         body,
         context,
@@ -34,8 +38,7 @@ def unclaim(ack, body, context):
     )
 
 
-def resolve(ack, body, context):
-    ack()
+def resolve(body, context):
     _change(
         body,
         context,
@@ -44,19 +47,12 @@ def resolve(ack, body, context):
     )
 
 
-def draft_reply(ack, body, context):
-    ack()
+def draft_reply(body, context):
     _not_yet(body, context, "draft_requested", "Draft reply")
 
 
-def escalate(ack, body, context):
-    ack()
+def escalate(body, context):
     _not_yet(body, context, "escalate_requested", "Escalate from the card")
-
-
-def open_post(ack):
-    """A link button: Slack opens the URL itself and still sends us the click."""
-    ack()
 
 
 # --- shared ---------------------------------------------------------------------------------

@@ -10,11 +10,14 @@ log = logging.getLogger(__name__)
 
 
 def register(app) -> None:
-    app.command("/mentions")(mentions)
+    app.command("/mentions")(ack=acknowledge, lazy=[mentions])
 
 
-def mentions(ack, command, respond, context, client):
+def acknowledge(ack):
     ack()
+
+
+def mentions(command, respond, context, client):
     services = context["services"]
     words = (command.get("text") or "").split()
     sub = words[0].lower() if words else "help"

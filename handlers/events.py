@@ -11,7 +11,11 @@ log = logging.getLogger(__name__)
 
 
 def register(app) -> None:
-    app.event("app_home_opened")(home_opened)
+    app.event("app_home_opened")(ack=acknowledge, lazy=[home_opened])
+
+
+def acknowledge(ack):
+    ack()
 
 
 def home_opened(event, context, client):

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+import signal
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+import httpx
 from slack_sdk.signature import SignatureVerifier
 
 SIGNING_SECRET = "test-signing-secret"
@@ -126,3 +132,64 @@ def slash_command(text: str, *, user: str, response_url: str, channel: str = ALE
             "trigger_id": f"{int(time.time())}.1234567890.abcdef",
         }
     )
+
+
+def wait_until(check, timeout: float = 10.0):
+    """Poll `check` until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.05)
+
+
+class Bot:
+    """A running `mentionops run` process; its log lines are collected as they come."""
+
+    def __init__(self, env: dict, cwd):
+        self.lines: list[str] = []
+        self.url: str | None = None
+        self._ready = threading.Event()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", "0"],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(20):
+            self.stop()
+            raise AssertionError("bot did not start:\n" + "\n".join(self.lines))
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip())
+            match = re.search(r"listening on (http://[\d.]+:\d+)", line)
+            if match:
+                self.url = match.group(1)
+                self._ready.set()
+        self._ready.set()
+
+    def post(self, body: str, headers: dict) -> httpx.Response:
+        return httpx.post(f"{self.url}/slack/events", content=body, headers=headers, timeout=10)
+
+    def click(self, action_id: str, mention_id: int, user: str, ts: str) -> httpx.Response:
+        body = form_body(block_action(action_id, str(mention_id), user=user, message_ts=ts))
+        return self.post(body, signed_headers(body))
+
+    def stop(self, sig=signal.SIGTERM) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=15)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc.stderr.close()
+            self._reader.join(timeout=5)
