@@ -27,6 +27,9 @@ The ``Scorer`` compiles everything once; ``score`` is pure and deterministic, an
 read-only after construction, so one instance may be shared between threads.
 """
 
+# The cue tables below are long regular expressions, one phrase family per line.
+# ruff: noqa: E501
+
 from __future__ import annotations
 
 import math
@@ -666,7 +669,17 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
     ],
 }
 
-_PRIMARY = ("money", "down", "broken", "delivery", "safety", "account", "legal", "churn", "complaint")
+_PRIMARY = (
+    "money",
+    "down",
+    "broken",
+    "delivery",
+    "safety",
+    "account",
+    "legal",
+    "churn",
+    "complaint",
+)
 _SUPPORT = ("repeat", "help")
 _CATEGORY_OF = {
     "money": "billing",
@@ -693,7 +706,15 @@ _LABEL = {
 }
 # When two families score alike, the earlier one names the category.
 _CATEGORY_ORDER = (
-    "safety", "legal", "money", "account", "down", "delivery", "churn", "broken", "custom"
+    "safety",
+    "legal",
+    "money",
+    "account",
+    "down",
+    "delivery",
+    "churn",
+    "broken",
+    "custom",
 )
 
 # Nouns that say a "broken" cue is about the service (outage) or about a device (product).
@@ -743,11 +764,48 @@ _REQUEST = (
     r"bitte|ajuda|ayuda|aide"
 )
 _NEGATORS = frozenset(
-    "no not never without zero none nothing nobody hardly barely neither nor cannot "
-    "sin ningun ninguna ningunos nunca nada jamais aucun aucune sans pas rien kein keine "
-    "keinen keiner keinerlei nicht nie sem nenhum nenhuma nao nunca".split()
+    [
+        "no",
+        "not",
+        "never",
+        "without",
+        "zero",
+        "none",
+        "nothing",
+        "nobody",
+        "hardly",
+        "barely",
+        "neither",
+        "nor",
+        "cannot",
+        "sin",
+        "ningun",
+        "ninguna",
+        "ningunos",
+        "nunca",
+        "nada",
+        "jamais",
+        "aucun",
+        "aucune",
+        "sans",
+        "pas",
+        "rien",
+        "kein",
+        "keine",
+        "keinen",
+        "keiner",
+        "keinerlei",
+        "nicht",
+        "nie",
+        "sem",
+        "nenhum",
+        "nenhuma",
+        "nao",
+    ]
 )
-_ANGRY_EMOJI = re.compile("[\U0001f621\U0001f92c\U0001f624\U0001f44e\U0001f620\U0001f480\U0001f644]")
+_ANGRY_EMOJI = re.compile(
+    "[\U0001f621\U0001f92c\U0001f624\U0001f44e\U0001f620\U0001f480\U0001f644]"
+)
 _BANGS = re.compile(r"!{2,}|\?{2,}|[!?]{3,}")
 _CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")
 _LETTER_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
@@ -763,9 +821,13 @@ def _fold_table() -> dict[int, str]:
     for code in range(0xC0, 0x250):
         char = chr(code)
         base = unicodedata.normalize("NFKD", char)
-        if len(base) > 1 and base[0].isascii() and base[0].isalpha():
-            if all(unicodedata.combining(c) for c in base[1:]):
-                table[code] = base[0]
+        if (
+            len(base) > 1
+            and base[0].isascii()
+            and base[0].isalpha()
+            and all(unicodedata.combining(c) for c in base[1:])
+        ):
+            table[code] = base[0]
     for char in "\u2019\u2018\u02bc\u00b4\u0060\u2032":
         table[ord(char)] = "'"
     for char in "\u2010\u2011\u2012\u2013\u2014":
@@ -940,9 +1002,7 @@ class Scorer:
                     bucket = self._by_first.setdefault(first, [])
                     if cue not in bucket:
                         bucket.append(cue)
-        self._master = re.compile(
-            r"(?<![\w@])(?:" + _trie_alternation(expanded) + r")(?![\w])"
-        )
+        self._master = re.compile(r"(?<![\w@])(?:" + _trie_alternation(expanded) + r")(?![\w])")
 
         muted = [_literal(m) for m in triage.muted if m.strip()]
         self._muted = _word_regex(muted)
@@ -968,9 +1028,8 @@ class Scorer:
     def _category_of_phrase(cues: list[_Cue], phrase: str) -> str | None:
         """The built-in family a custom cue phrase belongs to, if any ("dead pixel" -> broken)."""
         for cue in cues:
-            if cue.family in _CATEGORY_OF or cue.family == "broken":
-                if cue.regex.search(phrase):
-                    return "broken" if cue.family == "broken" else _CATEGORY_OF[cue.family]
+            if (cue.family in _CATEGORY_OF or cue.family == "broken") and cue.regex.search(phrase):
+                return "broken" if cue.family == "broken" else _CATEGORY_OF[cue.family]
         return None
 
     # --- public ---------------------------------------------------------------------------------
@@ -1001,7 +1060,11 @@ class Scorer:
             ranked = sorted(fam_hits, key=lambda h: (-h.cue.weight, h.start))
             value = ranked[0].cue.weight
             second = next(
-                (h for h in ranked[1:] if folded[h.start : h.end] != folded[ranked[0].start : ranked[0].end]),
+                (
+                    h
+                    for h in ranked[1:]
+                    if folded[h.start : h.end] != folded[ranked[0].start : ranked[0].end]
+                ),
                 None,
             )
             if second is not None:
@@ -1066,10 +1129,8 @@ class Scorer:
                 support *= 0.3
                 tone *= 0.3
 
-        if primary:
-            base = core + support + tone
-        else:
-            base = tone + 0.3 * support
+        # without a complaint cue only the tone and a little of the support count
+        base = core + support + tone if primary else tone + 0.3 * support
         base = min(base, 95.0)
 
         for value, family, hit in primary:

@@ -1,0 +1,219 @@
+"""Evaluate the urgency scorer and time it.
+
+    python bench/score_eval.py [--eval bench/eval_mentions.jsonl] [--tweets PATH] [--show-errors]
+
+Part 1, the labelled eval set (`bench/eval_mentions.jsonl`, brand Acme, threshold 60): recall,
+precision and F1 of `urgent`, category accuracy on the truly urgent ones, confusion counts, for the
+whole set and for the held-out third (every third line, not looked at while tuning), next to the
+VADER-alone baseline (urgent iff compound <= -0.05).
+
+Part 2, VADER's 4,200 rated tweets (`id<TAB>mean rating -4..4<TAB>text`): Pearson and Spearman
+correlation of urgency with the human rating (negative is right: the more negative a tweet, the
+higher its urgency), mentions per second through `Scorer.score` against raw `polarity_scores` on the
+same tweets, and the time to score one 165 KB text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
+
+from bot.config import Brand, Triage  # noqa: E402
+from bot.models import Mention  # noqa: E402
+from bot.scoring import Scorer  # noqa: E402
+
+DEFAULT_EVAL = ROOT / "bench" / "eval_mentions.jsonl"
+DEFAULT_TWEETS = Path("/work/shared/data/vader_tweets_ground_truth.txt")
+
+BRAND = Brand(name="Acme", terms=("acme", "acme corp"), handles=("acme", "acmesupport"), exclude=())
+TRIAGE = Triage(urgency_threshold=60, products=("Roadrunner", "Anvil Pro"))
+
+
+def load_eval(path: Path) -> list[tuple[Mention, dict]]:
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                data = json.loads(line)
+                rows.append((Mention.from_json(data), data["label"]))
+    return rows
+
+
+def metrics(pairs: list[tuple[bool, bool]]) -> dict[str, float]:
+    tp = sum(1 for want, got in pairs if want and got)
+    fp = sum(1 for want, got in pairs if not want and got)
+    fn = sum(1 for want, got in pairs if want and not got)
+    tn = sum(1 for want, got in pairs if not want and not got)
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "recall": recall,
+        "precision": precision,
+        "f1": f1,
+    }
+
+
+def line(name: str, m: dict[str, float], cat: str = "") -> str:
+    return (
+        f"  {name:<22} recall {m['recall']:.3f}  precision {m['precision']:.3f}  "
+        f"F1 {m['f1']:.3f}  (tp {m['tp']}, fp {m['fp']}, fn {m['fn']}, tn {m['tn']}){cat}"
+    )
+
+
+def part_eval(path: Path, show_errors: bool) -> None:
+    rows = load_eval(path)
+    scorer = Scorer(BRAND, TRIAGE)
+    analyzer = SentimentIntensityAnalyzer()
+    results = []
+    for index, (mention, label) in enumerate(rows):
+        score = scorer.score(mention)
+        text = f"{mention.title}\n{mention.text}" if mention.title else mention.text
+        vader = analyzer.polarity_scores(text)["compound"] <= -0.05
+        results.append((index, mention, label, score, vader))
+
+    n_urgent = sum(1 for r in results if r[2]["urgent"])
+    non_en = sum(1 for r in results if r[1].lang and r[1].lang != "en")
+    print(
+        f"Eval set: {path.name}: {len(rows)} mentions, {n_urgent} labelled urgent "
+        f"({n_urgent / len(rows):.0%}), threshold {TRIAGE.urgency_threshold}"
+    )
+    print(
+        f"  ({non_en} carry a non-English lang field; the set has more non-English text "
+        "without one)"
+    )
+    for title, subset in (
+        ("whole set", results),
+        ("held-out third (every 3rd line)", [r for r in results if r[0] % 3 == 2]),
+        ("tuning two-thirds", [r for r in results if r[0] % 3 != 2]),
+    ):
+        m = metrics([(r[2]["urgent"], r[3].urgent) for r in subset])
+        b = metrics([(r[2]["urgent"], r[4]) for r in subset])
+        urgent = [r for r in subset if r[2]["urgent"]]
+        right = sum(1 for r in urgent if r[3].category == r[2]["category"])
+        cat = f"; category right on {right}/{len(urgent)} urgent = {right / len(urgent):.3f}"
+        print(f"{title} ({len(subset)} mentions, {len(urgent)} urgent):")
+        print(line("Scorer", m, cat))
+        print(line("VADER alone (<=-0.05)", b))
+    if show_errors:
+        print("\nErrors on the tuning two-thirds (held-out third not shown):")
+        for index, mention, label, score, _ in results:
+            if index % 3 == 2:
+                continue
+            wrong_urgent = label["urgent"] != score.urgent
+            wrong_cat = label["urgent"] and label["category"] != score.category
+            if wrong_urgent or wrong_cat:
+                kind = (
+                    "FN"
+                    if label["urgent"] and not score.urgent
+                    else ("FP" if wrong_urgent else "CAT")
+                )
+                print(
+                    f"  {kind} {score.urgency:3d} want {label['category']:<8} got "
+                    f"{score.category:<8} {score.reasons} | {mention.title} {mention.text[:150]!r}"
+                )
+
+
+def pearson(xs: list[float], ys: list[float]) -> float:
+    return statistics.correlation(xs, ys)
+
+
+def ranks(values: list[float]) -> list[float]:
+    order = sorted(range(len(values)), key=values.__getitem__)
+    result = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            result[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return result
+
+
+def part_tweets(path: Path) -> None:
+    if not path.exists():
+        print(f"\nTweets: {path} not found; skipping correlation and speed (use --tweets PATH).")
+        return
+    tweets: list[tuple[float, str]] = []
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for raw in handle:
+            parts = raw.rstrip("\n").split("\t", 2)
+            if len(parts) == 3:
+                tweets.append((float(parts[1]), parts[2]))
+    scorer = Scorer(BRAND, TRIAGE)
+    mentions = [Mention("bench", str(i), text) for i, (_, text) in enumerate(tweets)]
+    urgencies = [float(scorer.score(m).urgency) for m in mentions]
+    ratings = [r for r, _ in tweets]
+    print(f"\nVADER rated tweets: {path.name}: {len(tweets)} tweets")
+    print(
+        f"  urgency vs human rating: Pearson {pearson(urgencies, ratings):+.3f}, "
+        f"Spearman {pearson(ranks(urgencies), ranks(ratings)):+.3f} (negative is right)"
+    )
+
+    analyzer = SentimentIntensityAnalyzer()
+    texts = [t for _, t in tweets]
+    best_raw = best_ours = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for text in texts:
+            analyzer.polarity_scores(text)
+        best_raw = min(best_raw, time.perf_counter() - start)
+        start = time.perf_counter()
+        for mention in mentions:
+            scorer.score(mention)
+        best_ours = min(best_ours, time.perf_counter() - start)
+    raw_rate = len(texts) / best_raw
+    our_rate = len(texts) / best_ours
+    print(
+        f"  throughput: Scorer.score {our_rate:,.0f}/s, raw polarity_scores {raw_rate:,.0f}/s "
+        f"(ratio {our_rate / raw_rate:.2f}; goal >= 0.50; best of 5)"
+    )
+
+    unit = (
+        "@acme my Roadrunner was charged twice and it stopped working, nobody answers, "
+        "I want a refund!!! "
+    )
+    big = (unit * (165_000 // len(unit) + 1))[:165_000]
+    mention = Mention("bench", "big", big, followers=12)
+    times = []
+    for _ in range(5):
+        start = time.perf_counter()
+        score = scorer.score(mention)
+        times.append(time.perf_counter() - start)
+    print(
+        f"  one {len(big) / 1000:.0f} KB text: {min(times) * 1000:.1f} ms best, "
+        f"{max(times) * 1000:.1f} ms worst of 5 (goal < 50 ms); urgency {score.urgency}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--eval", type=Path, default=DEFAULT_EVAL)
+    parser.add_argument("--tweets", type=Path, default=DEFAULT_TWEETS)
+    parser.add_argument(
+        "--show-errors",
+        action="store_true",
+        help="list misclassified mentions of the tuning two-thirds",
+    )
+    args = parser.parse_args()
+    part_eval(args.eval, args.show_errors)
+    part_tweets(args.tweets)
+
+
+if __name__ == "__main__":
+    main()

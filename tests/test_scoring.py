@@ -1,0 +1,328 @@
+"""The urgency scorer: cues, negation, languages, config, bounds and invariants."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.config import Brand, Triage
+from bot.models import Mention, Score
+from bot.scoring import CATEGORIES, MAX_SCORED_CHARS, Scorer
+
+BRAND = Brand(name="Acme", terms=("acme", "acme corp"), handles=("acme", "acmesupport"))
+TRIAGE = Triage(urgency_threshold=60, products=("Roadrunner", "Anvil Pro"))
+
+
+@pytest.fixture(scope="module")
+def scorer() -> Scorer:
+    return Scorer(BRAND, TRIAGE)
+
+
+_SHARED = Scorer(BRAND, TRIAGE)  # for hypothesis tests (function-scoped fixtures are refused)
+
+
+def mention(text: str, **fields) -> Mention:
+    return Mention(source="x", external_id="1", text=text, **fields)
+
+
+def test_polite_refund_request_is_urgent_billing(scorer):
+    result = scorer.score(mention("Kindly refund my money"))
+    assert result == Score(
+        urgency=result.urgency,
+        urgent=True,
+        category="billing",
+        sentiment=0.49,  # VADER alone reads this as positive
+        reasons=["money: 'refund my money'", "asks for help"],
+    )
+    assert result.urgency >= 60
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no problems at all with my acme order",
+        "never had an issue with acme in 10 years",
+        "my acme roadrunner has been going strong, zero problems",
+        "not broken anymore, thanks @acmesupport!",
+        "Keine Probleme mit meiner Acme Bestellung",
+        "Comprei na Acme e não tive nenhum problema",
+    ],
+)
+def test_negated_problems_are_not_urgent(scorer, text):
+    assert scorer.score(mention(text)).urgent is False
+
+
+def test_not_working_is_urgent(scorer):
+    result = scorer.score(mention("my acme roadrunner is not working"))
+    assert (result.urgent, result.category, result.reasons[0]) == (
+        True,
+        "product",
+        "broken: 'not working'",
+    )
+
+
+def test_double_charge_with_polite_question(scorer):
+    result = scorer.score(
+        mention("my card was charged twice by acme, could you look into it? @acmesupport")
+    )
+    assert (result.urgent, result.category) == (True, "billing")
+    assert result.reasons[0] == "money: 'charged twice'"
+    assert "addressed to @acmesupport" in result.reasons
+
+
+def test_small_account_with_strong_cues_is_urgent(scorer):
+    result = scorer.score(mention("@acme my account got hacked and I'm locked out!!", followers=12))
+    assert (result.urgent, result.category) == (True, "account")
+    assert not any("followers" in reason for reason in result.reasons)
+
+
+def test_reach_alone_never_makes_urgent(scorer):
+    for text in (
+        "Spent the afternoon at the Acme flagship store.",
+        "Acme annual report published today",
+        "acme",
+    ):
+        result = scorer.score(
+            mention(text, followers=1_000_000, metrics={"reposts": 5000, "replies": 900}),
+            repeat=True,
+        )
+        assert result.urgent is False, text
+        assert result.urgency < 20, text
+
+
+def test_reach_raises_a_complaint_and_says_so(scorer):
+    text = "acme app keeps crashing"
+    small = scorer.score(mention(text, followers=10))
+    big = scorer.score(mention(text, followers=12_000))
+    assert big.urgency > small.urgency
+    assert "12k followers" in big.reasons
+
+
+def test_repeat_complainant_raises(scorer):
+    text = "the acme delivery is late"
+    once = scorer.score(mention(text))
+    again = scorer.score(mention(text), repeat=True)
+    assert again.urgency >= once.urgency + 5
+    assert "repeat complaint (24 h)" in again.reasons
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("@acme me cobraron dos veces el pedido, quiero un reembolso", "billing"),
+        ("Mi Roadrunner de Acme no funciona, ayuda por favor", "product"),
+        ("@acme vous m'avez débité deux fois, je veux un remboursement", "billing"),
+        ("Mon compte Acme a été piraté, aide svp", "account"),
+        ("Mein Acme Roadrunner funktioniert nicht mehr. Hilfe!", "product"),
+        ("Meine Acme Bestellung ist nie angekommen, seit zwei Wochen", "delivery"),
+        ("Meu Roadrunner da Acme não funciona, alguém me ajuda?", "product"),
+        ("Vou cancelar minha assinatura da Acme, cansei", "churn"),
+    ],
+)
+def test_non_english_cues(scorer, text, category):
+    result = scorer.score(mention(text, lang=None))
+    assert (result.urgent, result.category) == (True, category)
+
+
+def test_accents_and_apostrophes_are_optional(scorer):
+    plain = scorer.score(mention("Rueckerstattung bitte, nao funciona, can't log in"))
+    fancy = scorer.score(mention("Rückerstattung bitte, não funciona, can’t log in"))
+    assert plain.urgent and fancy.urgent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "love acme, fastest refund ever!",
+        "thanks @acme for fixing it so fast",
+        "thanks for the refund acme",
+        "Danke @acme, Rückerstattung ist angekommen. Alles gut!",
+        "acme anvil pro down to £199 this weekend",
+        "Hiring! Acme Corp is looking for a customer care lead",
+    ],
+)
+def test_praise_and_resolved_are_not_urgent(scorer, text):
+    assert scorer.score(mention(text)).urgent is False
+
+
+def test_sarcasm_is_not_praise(scorer):
+    result = scorer.score(mention("great, acme app down again. thanks for nothing"))
+    assert (result.urgent, result.category) == (True, "outage")
+
+
+def test_safety_wins_the_category(scorer):
+    result = scorer.score(mention("my acme charger caught fire, I want a refund"))
+    assert (result.urgent, result.category) == (True, "safety")
+    assert result.reasons[0] == "safety: 'caught fire'"
+
+
+def test_negative_tone_reason_uses_real_minus(scorer):
+    result = scorer.score(mention("acme roadrunner broke, terrible, awful, I hate it"))
+    tone = [r for r in result.reasons if r.startswith("negative tone")]
+    assert tone and tone[0].startswith("negative tone \u2212")
+
+
+def test_custom_cues_and_muted_phrases():
+    triage = Triage(
+        urgency_threshold=60,
+        cues=(("dead pixel", 70), ("stale biscuits", 65)),
+        muted=("fire sale", "crash test"),
+        products=("Roadrunner",),
+    )
+    custom = Scorer(BRAND, triage)
+    pixel = custom.score(mention("my acme roadrunner has a dead pixel"))
+    assert (pixel.urgent, pixel.category, pixel.reasons[0]) == (
+        True,
+        "product",
+        "cue: 'dead pixel'",
+    )
+    biscuits = custom.score(mention("acme sent me stale biscuits"))
+    assert (biscuits.urgent, biscuits.category, biscuits.reasons[0]) == (
+        True,
+        "other",
+        "cue: 'stale biscuits'",
+    )
+    # a muted phrase cancels the cue it overlaps, not the same cue elsewhere
+    assert custom.score(mention("acme fire sale starts today")).urgency < 30
+    assert custom.score(mention("acme crash test results are in")).urgency < 30
+    assert custom.score(mention("acme fire sale, and my heater caught fire")).urgent is True
+    # without the config the cue is unknown and the mute is off
+    assert Scorer(BRAND, Triage()).score(mention("acme sent me stale biscuits")).urgent is False
+
+
+def test_brand_terms_do_not_count_as_cues():
+    brand = Brand(name="Fire Co", terms=("fire co", "smoke house"), handles=("fireco",))
+    quiet = Scorer(brand, Triage())
+    lunch = quiet.score(mention("Lunch at Smoke House with the Fire Co team"))
+    assert lunch.urgency < 20  # only VADER's tone of the word "fire" is left
+    assert not any(r.startswith("safety") for r in lunch.reasons)
+    assert quiet.score(mention("my Fire Co heater caught fire")).urgent is True
+
+
+def test_handle_address_reason(scorer):
+    result = scorer.score(mention("@AcmeSupport where is my order? tracking hasn't moved"))
+    assert (result.urgent, result.category) == (True, "delivery")
+    assert "addressed to @acmesupport" in result.reasons
+    other = scorer.score(mention("@acmefan where is my order? tracking hasn't moved"))
+    assert not any(r.startswith("addressed to") for r in other.reasons)
+
+
+def test_brand_own_posts_score_zero(scorer):
+    result = scorer.score(
+        mention("We're aware some customers can't check out. Fix coming.", author="@Acme")
+    )
+    assert result == Score(0, False, "other", 0.0, ["posted by the brand (@acme)"])
+
+
+def test_title_is_scored_with_text(scorer):
+    result = scorer.score(mention("Bought it in March.", title="Acme double charged me"))
+    assert (result.urgent, result.category) == (True, "billing")
+
+
+def test_empty_brand_config_works():
+    bare = Scorer(Brand(name="", terms=()), Triage())
+    assert bare.score(mention("my order never arrived, where is my parcel")).urgent is True
+    assert bare.score(mention("")).urgency == 0
+
+
+def test_reasons_quote_at_most_40_chars(scorer):
+    text = "charged " + "x" * 30 + " twice " + "y" * 500
+    for reason in scorer.score(mention(text)).reasons:
+        assert len(reason) <= 60
+
+
+def test_huge_text_is_bounded(scorer):
+    unit = "@acme my Roadrunner was charged twice and stopped working, nobody answers!!! "
+    big = (unit * (165_000 // len(unit) + 1))[:165_000]
+    start = time.perf_counter()
+    result = scorer.score(mention(big))
+    assert time.perf_counter() - start < 2.0
+    assert result.urgent is True
+    assert MAX_SCORED_CHARS <= 2000
+
+
+def test_deterministic(scorer):
+    m = mention("ACME WHY IS YOUR APP NOT WORKING!!! 😡", followers=2500)
+    assert scorer.score(m) == scorer.score(m)
+
+
+_texts = st.one_of(
+    st.text(max_size=300),
+    st.lists(
+        st.sampled_from(
+            [
+                "acme",
+                "@acme",
+                "refund",
+                "not",
+                "working",
+                "charged",
+                "twice",
+                "no",
+                "problems",
+                "never",
+                "arrived",
+                "thanks",
+                "fire",
+                "hacked",
+                "cancel",
+                "!!!",
+                "😡",
+                "please",
+                "help",
+                "down",
+                "great,",
+                "again",
+                "Rückerstattung",
+                "não",
+                "funciona",
+                "LOCKED",
+                "out",
+                "lawyer",
+                "’",
+                "'",
+                ".",
+                ",",
+                "\n",
+            ]
+        ),
+        max_size=30,
+    ).map(" ".join),
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=_texts,
+    a=st.integers(min_value=0, max_value=10**8),
+    b=st.integers(min_value=0, max_value=10**8),
+    reposts=st.integers(min_value=0, max_value=10**6),
+    repeat=st.booleans(),
+)
+def test_followers_never_lower_urgency(text, a, b, reposts, repeat):
+    low, high = sorted((a, b))
+    metrics = {"reposts": reposts}
+    base = _SHARED.score(mention(text, followers=None, metrics=metrics), repeat=repeat)
+    first = _SHARED.score(mention(text, followers=low, metrics=metrics), repeat=repeat)
+    second = _SHARED.score(mention(text, followers=high, metrics=metrics), repeat=repeat)
+    assert base.urgency <= first.urgency <= second.urgency
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=_texts,
+    title=st.text(max_size=40),
+    followers=st.one_of(st.none(), st.integers(min_value=0, max_value=10**9)),
+    lang=st.sampled_from([None, "en", "es", "fr", "de", "pt", "ja"]),
+)
+def test_score_shape_invariants(text, title, followers, lang):
+    result = _SHARED.score(mention(text, title=title, followers=followers, lang=lang))
+    assert 0 <= result.urgency <= 100
+    assert result.urgent == (result.urgency >= 60)
+    assert result.category in CATEGORIES
+    assert len(result.reasons) <= 3
+    assert all(isinstance(r, str) and 0 < len(r) <= 60 for r in result.reasons)
+    assert -1.0 <= result.sentiment <= 1.0
