@@ -161,7 +161,11 @@ def alert_actions(m: dict) -> dict | None:
         )
     if not elements:
         return None
-    return {"type": "actions", "block_id": f"alert_actions_{value}", "elements": elements}
+    return {"type": "actions", "block_id": actions_block_id(m["id"]), "elements": elements}
+
+
+def actions_block_id(mention_id: int) -> str:
+    return f"alert_actions_{mention_id}"
 
 
 def alert_blocks(m: dict, now: datetime, *, sla_minutes: int) -> list[dict]:

@@ -65,8 +65,11 @@ class SlackPoster:
         except SlackApiError as exc:
             if exc.response.status_code >= 500:
                 # Slack failed mid-request: it may have posted. Reconcile decides later.
-                log.error("Slack answered HTTP %s for mention %s; will check its history",
-                          exc.response.status_code, mention_id)
+                log.error(
+                    "Slack answered HTTP %s for mention %s; will check its history",
+                    exc.response.status_code,
+                    mention_id,
+                )
                 return False
             error = exc.response.get("error", "unknown_error")
             log.error(
@@ -123,11 +126,7 @@ class SlackPoster:
                 cursor=cursor,
             )
             for message in response.get("messages", []):
-                meta = message.get("metadata") or {}
-                payload = meta.get("event_payload") or {}
-                if meta.get("event_type") == ids.ALERT_EVENT_TYPE and str(
-                    payload.get("mention_id")
-                ) == str(mention_id):
+                if is_alert_for(message, mention_id):
                     return message["ts"]
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not response.get("has_more") or not cursor:
@@ -195,6 +194,18 @@ class SlackPoster:
     @property
     def sla_minutes(self) -> int:
         return self.settings.triage.sla_minutes
+
+
+def is_alert_for(message: dict, mention_id: int) -> bool:
+    """Is this channel message the alert for `mention_id`? By its metadata, or, should the
+    workspace withhold metadata, by the card's actions block id (which carries the id too)."""
+    meta = message.get("metadata") or {}
+    if meta.get("event_type") == ids.ALERT_EVENT_TYPE:
+        return str((meta.get("event_payload") or {}).get("mention_id")) == str(mention_id)
+    if not message.get("bot_id"):
+        return False
+    wanted = blocks.actions_block_id(mention_id)
+    return any(b.get("block_id") == wanted for b in message.get("blocks") or [])
 
 
 class TerminalPoster:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from bot import ids
+from bot import blocks, ids
 from bot.config import Settings
 from bot.pipeline import Pipeline
 from bot.poster import SlackPoster
@@ -275,3 +275,20 @@ def test_replay_source_reads_new_lines_only(tmp_path):
     with feed.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps({"source": "x", "id": "c", "text": URGENT}) + "\n")
     assert pipeline.run_once("replay").new == 1
+
+
+def test_reconcile_finds_an_alert_even_without_metadata(setup, monkeypatch):
+    """Should a workspace withhold message metadata, the card's block ids still identify it."""
+    hn, slack, store = setup["hn"], setup["slack"], setup["store"]
+    hn.add_hit(object_id="1", author="dana", comment_text=URGENT, created_at_i=now_i() - 100)
+    monkeypatch.setattr(setup["poster"], "send", lambda *a: False)
+    setup["pipeline"].run_once("hackernews")
+    monkeypatch.undo()
+    assert store.begin_send(1)
+    card = blocks.alert_message(store.mention(1), datetime.now(UTC), sla_minutes=20)
+    ts = slack.add_message(ALERT_CHANNEL, card["text"], bot=True, blocks=card["blocks"])
+    slack.add_message(ALERT_CHANNEL, "someone else's message with the same words")
+    assert setup["poster"].reconcile() == {"found": 1, "requeued": 0}
+    assert store.mention(1)["ts"] == ts
+    assert setup["poster"].flush() == 0
+    assert slack.calls_to("chat.postMessage") == []
