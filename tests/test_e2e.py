@@ -125,8 +125,14 @@ def test_poll_post_claim_and_shutdown(world):
         assert thread == [f"🙋 <@{owner}> claimed this", f"✅ <@{owner}> resolved this"]
         assert slack.errors == []
     finally:
+        stopping = time.monotonic()
         code = bot.stop()
+        stopped_in = time.monotonic() - stopping
     assert code == 0, "\n".join(bot.lines)
+    assert stopped_in < 10
+    log = "\n".join(bot.lines)
+    assert "Stopped" in log
+    assert BOT_TOKEN not in log and SIGNING_SECRET not in log
     assert len(slack.calls_to("chat.postMessage", ok=True)) == 3  # alert + two thread lines
 
 
