@@ -112,11 +112,13 @@ def request(
     *,
     sleep: Callable[[float], None] | None = None,
     attempts: int = MAX_ATTEMPTS,
+    accept: tuple[int, ...] = (),
     **kwargs,
 ) -> httpx.Response:
     """One HTTP call with retries on 429, 5xx and network errors (Retry-After honoured).
 
-    Returns a 2xx response; raises SourceError (or RateLimited) with a readable message.
+    Returns a 2xx response (or one whose status is in `accept`, e.g. a 401 the caller answers
+    by refreshing a token); raises SourceError (or RateLimited) with a readable message.
     """
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception(_retryable),
@@ -142,6 +144,8 @@ def request(
         raise SourceError(f"{host} did not answer in time ({attempts} tries)") from None
     except httpx.TransportError as exc:
         raise SourceError(f"cannot reach {host}: {exc}") from None
+    if response.status_code in accept:
+        return response
     if response.status_code in (401, 403):
         raise SourceError(f"{host} refused the credentials (HTTP {response.status_code})")
     if response.status_code >= 400:
