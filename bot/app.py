@@ -31,6 +31,7 @@ class Services:
     poster: object  # bot.poster.SlackPoster
     clock: Callable[[], datetime] = utcnow
     health: Callable[[], dict] | None = None
+    escalator: object | None = None  # bot.escalation.Escalator: escalate(), on_call()
 
     def __deepcopy__(self, memo: dict) -> Services:
         # Bolt deep-copies `context` for lazy listeners; the services are shared by design

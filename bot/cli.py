@@ -87,6 +87,7 @@ def run(ctx: click.Context, host: str, port: int) -> None:
 
     from bot.app import Services, build_app
     from bot.config import missing_environment
+    from bot.escalation import Escalator, LeaseKeeper
     from bot.pipeline import Pipeline
     from bot.poster import SlackPoster
     from bot.scheduler import build_scheduler, job_states
@@ -113,10 +114,25 @@ def run(ctx: click.Context, host: str, port: int) -> None:
             "No source can run: enable one under [sources.NAME] in %s", settings.config_path
         )
     pipeline = Pipeline(settings, store, sources, poster)
-    scheduler = build_scheduler(pipeline, poster)
+    escalator = Escalator(settings, store, client, poster=poster)
+    digest = None
+    if settings.digest.enabled:
+        from bot.digest import DigestJob
+
+        digest = DigestJob(store, settings, client)
+    scheduler = build_scheduler(pipeline, poster, escalator=escalator, digest=digest)
     socket_mode = bool(settings.secrets.get("SLACK_APP_TOKEN"))
+    # One process polls and pings per database: the other waits as standby (bot/escalation.py).
+    lease = LeaseKeeper(store)
 
     def health() -> tuple[bool, dict]:
+        if not lease.held:
+            return True, {
+                "status": "standby",
+                "mode": "socket" if socket_mode else "http",
+                "scheduler": "standby",
+                **lease.health(),
+            }
         running = scheduler.running
         rows = {h["source"]: h for h in store.health()}
         return running, {
@@ -134,7 +150,9 @@ def run(ctx: click.Context, host: str, port: int) -> None:
             "skipped": skipped,
         }
 
-    services = Services(settings=settings, store=store, poster=poster, health=health)
+    services = Services(
+        settings=settings, store=store, poster=poster, health=health, escalator=escalator
+    )
     try:
         app = build_app(services, client)
     except BoltError as exc:
@@ -151,10 +169,13 @@ def run(ctx: click.Context, host: str, port: int) -> None:
         )
         ctx.exit(2)
 
-    try:
-        poster.reconcile()
-    except Exception as exc:  # noqa: BLE001 - a failed reconcile must not block start-up
-        log.error("Could not check Slack for interrupted alerts (%s); they stay queued.", exc)
+    # Only the lease holder settles interrupted posts: a standby must not touch the outbox the
+    # running process is sending from.
+    if lease.acquire():
+        try:
+            poster.reconcile()
+        except Exception as exc:  # noqa: BLE001 - a failed reconcile must not block start-up
+            log.error("Could not check Slack for interrupted alerts (%s); they stay queued.", exc)
 
     server = make_server(wsgi_app(None if socket_mode else app, health), host, port)
     socket_handler = None
@@ -170,7 +191,8 @@ def run(ctx: click.Context, host: str, port: int) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    scheduler.start()
+    lease.step(scheduler)  # starts the scheduler if the lease is ours, else says who has it
+    lease.run_forever(scheduler)
     log.info(
         "mentionops %s listening on http://%s:%s (%s); polling %s",
         __version__,
@@ -185,7 +207,9 @@ def run(ctx: click.Context, host: str, port: int) -> None:
         log.info("Stopping: no new polls; finishing what is in flight")
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        lease.stop()  # no more renewals, so the keeper cannot restart the scheduler
         _stop_scheduler(scheduler, timeout=6.0)
+        lease.release()
         if socket_handler is not None:
             socket_handler.close()
         server.close()
@@ -438,6 +462,128 @@ def status(ctx: click.Context) -> None:
         f"{counts.get('posted', 0)} waiting for a claim, {counts.get('claimed', 0)} claimed, "
         f"{counts['unsent']} alerts not yet in Slack."
     )
+
+
+# --- summary, export (issue 7) ---------------------------------------------------------------
+
+
+def _reporting(ctx: click.Context):
+    """(settings or None, Store, time zone) for the read-only report commands: they work on a
+    database alone, with defaults, when there is no usable config file."""
+    from bot.config import DEFAULT_CONFIG
+    from storage import Store
+
+    settings = None
+    if ctx.obj["config"] or os.environ.get("MENTIONOPS_CONFIG") or Path(DEFAULT_CONFIG).exists():
+        settings = load_settings(ctx)
+    path = ctx.obj["db"] or (
+        settings.db_path if settings else os.environ.get("MENTIONOPS_DB", "mentionops.db")
+    )
+    if not Path(path).exists():
+        click.echo(
+            f"{path}: no database here yet (run `mentionops run` or `fetch` first).", err=True
+        )
+        ctx.exit(2)
+    store = Store(path)
+    store.migrate()
+    return settings, store, (settings.digest.timezone if settings else "UTC")
+
+
+@main.command()
+@click.option(
+    "--since",
+    type=click.Choice(["today", "24h", "7d", "30d"]),
+    default="24h",
+    show_default=True,
+    help="The period: today (local), the last 24 hours, or the last 7 or 30 local days.",
+)
+@click.option(
+    "--chart",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also draw the per-day chart into this PNG file.",
+)
+@click.pass_context
+def summary(ctx: click.Context, since: str, chart: str | None) -> None:
+    """The manager summary in the terminal: volumes, time to claim and resolve, SLA, by source,
+    category and agent, and what urgent mentions talk about."""
+    from bot import blocks
+    from bot.config import Triage
+    from bot.summary import compute, for_settings, period_for
+
+    settings, store, tz = _reporting(ctx)
+    now = datetime.now(UTC)
+    period = period_for(since, now, tz)
+    if settings is not None:
+        result = for_settings(store, settings, period, now=now, series=bool(chart))
+    else:
+        result = compute(
+            store, period, sla_minutes=Triage().sla_minutes, now=now, series=bool(chart)
+        )
+    click.echo(blocks.render_text(blocks.summary_message(result, viewer=None, manager=True)))
+    if chart:
+        from bot.chart import summary_chart
+
+        Path(chart).write_bytes(
+            summary_chart(result.days, f"Mentions: {blocks.period_title(period)}")
+        )
+        click.echo(f"Chart written to {chart}")
+
+
+@main.command()
+@click.option(
+    "--since",
+    default="30d",
+    show_default=True,
+    help="today, 24h, 7d, 30d (local days), any Nd or Nh (rolling), or all.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+)
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False, writable=True), help="File (default: stdout)."
+)
+@click.pass_context
+def export(ctx: click.Context, since: str, fmt: str, output: str | None) -> None:
+    """Mentions posted in the period, oldest first, as CSV or JSON Lines for BI tools. One row
+    a mention, with its claim and resolution times (`first_claim_at` is the first claim)."""
+    import csv
+    import re
+
+    from bot.summary import PERIODS, period_for
+    from storage.reports import EXPORT_COLUMNS, export_rows
+
+    _, store, tz = _reporting(ctx)
+    now = datetime.now(UTC).replace(microsecond=0)
+    rolling = re.fullmatch(r"(\d+)([dh])", since.strip().lower())
+    if since in PERIODS:
+        start, end = (p := period_for(since, now, tz)).start, p.end
+    elif rolling:
+        unit = "days" if rolling.group(2) == "d" else "hours"
+        start, end = now - timedelta(**{unit: int(rolling.group(1))}), now
+    elif since == "all":
+        start, end = datetime(1970, 1, 1, tzinfo=UTC), now + timedelta(days=1)
+    else:
+        raise click.BadParameter(
+            f"{since!r}: use today, 24h, 7d, 30d, a number of days or hours (90d, 12h) or all",
+            param_hint="--since",
+        )
+    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
+    count = 0
+    try:
+        if fmt == "csv":
+            writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+            writer.writeheader()
+        for row in export_rows(store, start, end):
+            count += 1
+            if fmt == "csv":
+                writer.writerow({**row, "reasons": json.dumps(row["reasons"], ensure_ascii=False)})
+            else:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    finally:
+        if output:
+            out.close()
+    if output:
+        click.echo(f"{count} mentions written to {output}", err=True)
 
 
 @main.group()

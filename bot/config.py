@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.replies import CATEGORIES, PLACEHOLDERS, Voice, placeholders
+
 DEFAULT_CONFIG = "mentionops.toml"
 DEFAULT_DB = "mentionops.db"
 
@@ -104,6 +106,37 @@ class OnCall:
     handoff: str = "mon 09:00"
     timezone: str = "UTC"
     start: str | None = None
+    period: str = "weekly"  # "weekly" or "daily"
+    usergroup: str = ""  # a Slack user group (S...) kept in sync with who is on call
+
+
+SEVERITIES = ("SEV1", "SEV2", "SEV3")  # SEV1 is the most severe
+
+
+@dataclass(frozen=True)
+class EscalationConfig:
+    """`[escalation]`: levels, per-source and per-severity SLAs, quiet hours, PagerDuty."""
+
+    levels: int = 2  # 0: no automatic escalation; 1: on-call only; 2: then the managers
+    l2_after_minutes: int | None = None  # None: twice the mention's SLA
+    followup_repeat_minutes: int = 60  # 0: one reminder only
+    quiet_hours: str = ""  # "20:00-08:00" in [oncall] timezone; "" = none
+    quiet_min_urgency: int = 80
+    sla_by_source: tuple[tuple[str, int], ...] = ()
+    sla_by_severity: tuple[tuple[str, int], ...] = ()
+    pagerduty_min_severity: str = "SEV2"
+    pagerduty_url: str = "https://events.pagerduty.com"
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    """`[digest]`: yesterday's summary posted once a day (and a weekly one with a chart)."""
+
+    enabled: bool = False  # on when the [digest] table is present, unless enabled = false
+    channel: str = ""
+    time: str = "09:00"  # local time in `timezone`
+    timezone: str = "UTC"  # default: [oncall] timezone
+    weekly_day: str = "mon"  # "" for no weekly digest
 
 
 @dataclass(frozen=True)
@@ -148,6 +181,9 @@ class Settings:
     slack_api_url: str | None
     db_path: str
     config_path: str | None
+    escalation: EscalationConfig = field(default_factory=EscalationConfig)
+    replies: Voice = Voice()
+    digest: DigestConfig = field(default_factory=DigestConfig)
 
     @classmethod
     def load(
@@ -313,12 +349,82 @@ def parse_handoff(text: str) -> tuple[int, int, int]:
     return DAYS.index(match.group(1).lower()), int(match.group(2)), int(match.group(3))
 
 
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_USERGROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+ESCALATION_KEYS = {
+    "levels",
+    "l2_after_minutes",
+    "followup_repeat_minutes",
+    "quiet_hours",
+    "quiet_min_urgency",
+    "sla_by_source",
+    "sla_by_severity",
+    "pagerduty_min_severity",
+    "pagerduty_url",
+}
+
+
+def _escalation(table: Any, problems: list[str]) -> EscalationConfig:
+    """[escalation]: every key optional; see EscalationConfig for the defaults."""
+    e = _Reader(table, "escalation", problems)
+    e.unknown(ESCALATION_KEYS)
+    quiet = e.string("quiet_hours").strip()
+    if quiet:
+        begin, _, end = quiet.partition("-")
+        if not (_CLOCK.match(begin.strip()) and _CLOCK.match(end.strip())):
+            problems.append(f'[escalation] quiet_hours must look like "20:00-08:00", not {quiet!r}')
+            quiet = ""
+    l2_after = None
+    if e.table.get("l2_after_minutes") is not None:
+        l2_after = e.integer("l2_after_minutes", 0, low=1) or None
+    severity = e.string("pagerduty_min_severity", "SEV2").upper()
+    if severity not in SEVERITIES:
+        problems.append(
+            f"[escalation] pagerduty_min_severity must be one of {', '.join(SEVERITIES)}, "
+            f"not {severity!r}"
+        )
+        severity = "SEV2"
+    url = e.string("pagerduty_url", "https://events.pagerduty.com").rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        problems.append("[escalation] pagerduty_url must start with http:// or https://")
+    return EscalationConfig(
+        levels=e.integer("levels", 2, low=0, high=2),
+        l2_after_minutes=l2_after,
+        followup_repeat_minutes=e.integer("followup_repeat_minutes", 60, low=0),
+        quiet_hours=quiet,
+        quiet_min_urgency=e.integer("quiet_min_urgency", 80, low=0, high=100),
+        sla_by_source=_minutes_table(e, "sla_by_source", set(SOURCE_DEFAULTS)),
+        sla_by_severity=_minutes_table(e, "sla_by_severity", set(SEVERITIES)),
+        pagerduty_min_severity=severity,
+        pagerduty_url=url,
+    )
+
+
+def _minutes_table(r: _Reader, key: str, names: set[str]) -> tuple[tuple[str, int], ...]:
+    value = r.table.get(key, {})
+    if not isinstance(value, dict):
+        r.problems.append(f"[escalation] {key} must be a table of name = minutes, like {{x = 20}}")
+        return ()
+    out = []
+    for name, minutes in value.items():
+        wanted = name.upper() if key == "sla_by_severity" else name
+        if wanted not in names:
+            r.problems.append(
+                f"[escalation] {key}: unknown {name!r}; known: {', '.join(sorted(names))}"
+            )
+        elif isinstance(minutes, bool) or not isinstance(minutes, int) or minutes < 1:
+            r.problems.append(f"[escalation] {key}: {name} must be a whole number of minutes, 1+")
+        else:
+            out.append((wanted, minutes))
+    return tuple(out)
+
+
 def from_mapping(
     raw: dict, env: dict[str, str], *, config_path: str | None = None, db_path: str | None = None
 ) -> tuple[Settings, list[str]]:
     """Build Settings from a decoded TOML mapping; returns (settings, problems)."""
     problems: list[str] = []
-    top = {"brand", "slack", "triage", "oncall", "sources"}
+    top = {"brand", "slack", "triage", "oncall", "escalation", "sources", "replies", "digest"}
     for key in raw:
         if key not in top:
             hint = _closest(key, top)
@@ -384,16 +490,26 @@ def from_mapping(
     )
 
     o = _Reader(raw.get("oncall", {}), "oncall", problems)
-    o.unknown({"rotation", "handoff", "timezone", "start"})
+    o.unknown({"rotation", "handoff", "timezone", "start", "period", "usergroup"})
     rotation = o.strings("rotation")
     for user in rotation:
         if not _USER_ID.match(user):
             problems.append(f"[oncall] rotation: {user!r} is not a user ID like U0123ABCD")
+    period = o.string("period", "weekly")
+    if period not in ("weekly", "daily"):
+        problems.append(f'[oncall] period must be "weekly" or "daily", not {period!r}')
+        period = "weekly"
     handoff = o.string("handoff", "mon 09:00")
     try:
         parse_handoff(handoff)
     except ValueError:
-        problems.append(f"[oncall] handoff must look like 'mon 09:00', not {handoff!r}")
+        if not (period == "daily" and _CLOCK.match(handoff.strip())):
+            problems.append(f"[oncall] handoff must look like 'mon 09:00', not {handoff!r}")
+    usergroup = o.string("usergroup")
+    if usergroup and not _USERGROUP_ID.match(usergroup):
+        problems.append(
+            f"[oncall] usergroup must be a user group ID like S0123ABCD, not {usergroup!r}"
+        )
     timezone = o.string("timezone", "UTC")
     try:
         ZoneInfo(timezone)
@@ -417,7 +533,9 @@ def from_mapping(
         else:
             problems.append("[oncall] start must be a date like 2026-11-30")
             start = None
-    oncall = OnCall(rotation, handoff, timezone, start)
+    oncall = OnCall(rotation, handoff, timezone, start, period, usergroup)
+    escalation = _escalation(raw.get("escalation", {}), problems)
+    digest = _digest(raw.get("digest"), oncall.timezone, problems)
 
     sources: dict[str, SourceConfig] = {}
     src_table = raw.get("sources", {})
@@ -444,6 +562,7 @@ def from_mapping(
             or k in ("BLUESKY_HANDLE", "REDDIT_CLIENT_ID")
         }
     )
+    replies = _replies(raw.get("replies", {}), problems)
     settings = Settings(
         brand=brand,
         slack=slack,
@@ -454,8 +573,86 @@ def from_mapping(
         slack_api_url=normalise_api_url(env.get("SLACK_API_URL")),
         db_path=db_path or env.get("MENTIONOPS_DB") or DEFAULT_DB,
         config_path=config_path,
+        escalation=escalation,
+        replies=replies,
+        digest=digest,
     )
     return settings, problems
+
+
+def _replies(table: Any, problems: list[str]) -> Voice:
+    """[replies]: greeting, signoff and [replies.templates] per category."""
+    r = _Reader(table, "replies", problems)
+    r.unknown({"greeting", "signoff", "templates"})
+    texts: dict[str, str] = {}
+    for key in ("greeting", "signoff"):
+        value = r.string(key)
+        if value:
+            texts[key] = value
+    templates = r.table.get("templates", {})
+    if not isinstance(templates, dict):
+        problems.append("[replies] templates must be a table of category = text")
+        templates = {}
+    own = []
+    for category, text in templates.items():
+        if category not in CATEGORIES:
+            problems.append(
+                f"[replies.templates] unknown category {category!r}; known: {', '.join(CATEGORIES)}"
+            )
+        elif not isinstance(text, str) or not text.strip():
+            problems.append(f"[replies.templates] {category} must be a non-empty string")
+        else:
+            own.append((category, text))
+    for where, text in [*texts.items(), *((f"templates.{c}", t) for c, t in own)]:
+        try:
+            unknown = placeholders(text) - PLACEHOLDERS
+        except ValueError:
+            problems.append(f"[replies] {where} has an unmatched {{ or }}")
+            continue
+        if unknown:
+            problems.append(
+                f"[replies] {where} uses {', '.join('{' + u + '}' for u in sorted(unknown))}; "
+                "only {handle}, {name}, {agent} and {brand} are filled in"
+            )
+    return Voice(**texts, templates=tuple(own))
+
+
+_DIGEST_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _digest(table: Any, default_tz: str, problems: list[str]) -> DigestConfig:
+    """[digest]: present means on (unless enabled = false); then a channel is required."""
+    if table is None:
+        return DigestConfig(timezone=default_tz)
+    d = _Reader(table, "digest", problems)
+    d.unknown({"enabled", "channel", "time", "timezone", "weekly_day"})
+    enabled = d.boolean("enabled", True)
+    channel = d.string("channel", required=enabled)
+    if channel and not _SLACK_ID.match(channel):
+        problems.append(
+            f"[digest] channel must be a channel ID like C0123ABCD (in Slack: channel name > "
+            f"About > Channel ID), not {channel!r}"
+        )
+    time = d.string("time", "09:00").strip()
+    if not _DIGEST_TIME.match(time):
+        problems.append(f"[digest] time must be a 24-hour time like '09:00', not {time!r}")
+        time = "09:00"
+    timezone = d.string("timezone", default_tz)
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            f"[digest] timezone {timezone!r} is not a time zone name like Europe/London"
+        )
+        timezone = default_tz
+    weekly_day = d.string("weekly_day", "mon").strip().lower()
+    if weekly_day and weekly_day not in DAYS:
+        problems.append(
+            f'[digest] weekly_day must be one of {", ".join(DAYS)} (or "" for no weekly '
+            f"digest), not {weekly_day!r}"
+        )
+        weekly_day = "mon"
+    return DigestConfig(enabled, channel, time, timezone, weekly_day)
 
 
 def _source(name: str, table: Any, problems: list[str]) -> SourceConfig:

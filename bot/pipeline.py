@@ -112,6 +112,8 @@ class Pipeline:
         report.new = len(saved.new_ids)
         self._succeeded(name, report.new, next_run)
         report.posted = self.poster.flush()
+        for primary in saved.cross_posted:  # the alert now lists one more link
+            self.poster.refresh(primary)
         report.seconds = time.perf_counter() - started
         log.info(
             "%s: fetched %s, about the brand %s, new %s, urgent %s, posted %s (%.2f s)",
@@ -156,14 +158,32 @@ class Pipeline:
             )
             self.store.set_notice(name, "failing")
 
-    def _succeeded(self, name: str, fetched: int, next_run: datetime | None) -> None:
-        before = self.store.poll_succeeded(name, fetched, next_run=next_run)
+    def _succeeded(self, name: str, new: int, next_run: datetime | None) -> None:
+        before = self.store.poll_succeeded(name, new, next_run=next_run)
         if before.get("notice") == "failing":
             self.poster.notice(
                 f"✅ *{source_label(name)} is back:* polling normally again. "
                 "Mentions from the gap are being picked up now."
             )
             self.store.set_notice(name, None)
+        elif before.get("notice") == "silent" and new:
+            self.store.set_notice(name, None)
+        elif new == 0 and before.get("notice") is None:
+            self._check_silence(name, before)
+
+    def _check_silence(self, name: str, health: dict) -> None:
+        """Silence is a failure too: nothing new for `silence_hours` gets one notice."""
+        hours = self.settings.sources[name].silence_hours if name in self.settings.sources else 24
+        since = health.get("last_mention_at") or health.get("first_success")
+        if not since or self.clock() - parse_time(since) < timedelta(hours=hours):
+            return
+        what = "a new mention" if health.get("last_mention_at") else "any mention"
+        self.poster.notice(
+            f"🔕 *{source_label(name)} has been quiet:* it answers, but has not brought {what} "
+            f"for {hours} h. If that is unusual for {escape_mrkdwn(self.settings.brand.name)}, "
+            f"{CHECK_HINTS.get(name, 'check its settings')} and the search terms."
+        )
+        self.store.set_notice(name, "silent")
 
     def _local(self, stamp: str | None) -> str:
         if not stamp:

@@ -16,8 +16,9 @@ from datetime import datetime, timedelta
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks, ids
+from bot import blocks, ids, replies
 from bot.config import Settings
+from bot.escalation import sla_for
 from bot.models import parse_time, utcnow
 from storage import Store
 
@@ -43,6 +44,7 @@ class SlackPoster:
         self._locks: dict[int, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._flush_lock = threading.Lock()
+        self._names: dict[str, str] = {}
 
     # --- alerts ------------------------------------------------------------------------------
 
@@ -59,7 +61,7 @@ class SlackPoster:
         if not self.store.begin_send(mention_id):
             return False  # someone else is sending it, or it was sent
         mention = self.store.mention(mention_id)
-        message = blocks.alert_message(mention, self.clock(), sla_minutes=self.sla_minutes)
+        message = blocks.alert_message(mention, self.clock(), sla_minutes=self.sla_minutes(mention))
         try:
             response = self.client.chat_postMessage(channel=channel, **message)
         except SlackApiError as exc:
@@ -146,7 +148,12 @@ class SlackPoster:
             mention = self.store.mention(mention_id)
             if not mention or not mention.get("ts"):
                 return "not_posted"
-            message = blocks.alert_message(mention, self.clock(), sla_minutes=self.sla_minutes)
+            message = blocks.alert_message(
+                mention,
+                self.clock(),
+                sla_minutes=self.sla_minutes(mention),
+                reply_url=self.reply_url(mention),
+            )
             message.pop("unfurl_links")
             message.pop("unfurl_media")
             try:
@@ -174,11 +181,55 @@ class SlackPoster:
                 "Thread note on mention %s failed: %s", mention["id"], exc.response.get("error")
             )
 
-    def ephemeral(self, channel: str, user: str, text: str) -> None:
+    def reply_url(self, mention: dict) -> str | None:
+        """The composer link for the latest reply draft, if there is one."""
+        drafts = self.store.drafts(mention["id"])
+        return replies.composer_url(mention, drafts[-1]["text"]) if drafts else None
+
+    def ephemeral(self, channel: str | None, user: str, text: str) -> None:
+        """A note only `user` sees. Where the channel is gone (archived, deleted, or the click
+        came from elsewhere), it goes to them as a direct message instead."""
+        if channel:
+            try:
+                self.client.chat_postEphemeral(channel=channel, user=user, text=text)
+                return
+            except SlackApiError as exc:
+                error = exc.response.get("error")
+                log.warning("Ephemeral to %s failed: %s; sending a DM", user, error)
         try:
-            self.client.chat_postEphemeral(channel=channel, user=user, text=text)
+            self.client.chat_postMessage(channel=user, text=text)
         except SlackApiError as exc:
-            log.warning("Ephemeral to %s failed: %s", user, exc.response.get("error"))
+            log.warning("DM to %s failed too: %s", user, exc.response.get("error"))
+
+    def first_name(self, user: str) -> str:
+        """The agent's first name for signing drafts (users.info, cached); '' if unknown."""
+        if user in self._names:
+            return self._names[user]
+        name = ""
+        try:
+            info = self.client.users_info(user=user)["user"]
+            profile = info.get("profile") or {}
+            name = (
+                profile.get("first_name")
+                or (profile.get("real_name") or info.get("real_name") or "").split(" ")[0]
+                or profile.get("display_name")
+                or info.get("name")
+                or ""
+            )
+        except SlackApiError as exc:
+            log.info("No name for %s: %s", user, exc.response.get("error"))
+        self._names[user] = name
+        return name
+
+    def open_view(self, trigger_id: str, view: dict) -> str | None:
+        """Open a modal; returns Slack's error code if it could not (e.g. expired_trigger_id)."""
+        try:
+            self.client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as exc:
+            error = exc.response.get("error", "unknown_error")
+            log.warning("Could not open a modal: %s", error)
+            return error
+        return None
 
     def notice(self, text: str) -> str | None:
         """A notice in the alert channel (source health); returns its ts."""
@@ -191,9 +242,8 @@ class SlackPoster:
             return None
         return response["ts"]
 
-    @property
-    def sla_minutes(self) -> int:
-        return self.settings.triage.sla_minutes
+    def sla_minutes(self, mention: dict) -> int:
+        return card_sla(self.settings, mention)
 
 
 def is_alert_for(message: dict, mention_id: int) -> bool:
@@ -234,7 +284,7 @@ class TerminalPoster:
 
     def render(self, mention: dict) -> str:
         message = blocks.alert_message(
-            mention, self.clock(), sla_minutes=self.settings.triage.sla_minutes
+            mention, self.clock(), sla_minutes=card_sla(self.settings, mention)
         )
         return blocks.render_text(message)
 
@@ -244,6 +294,11 @@ class TerminalPoster:
     def notice(self, text: str) -> str | None:
         self.echo(f"[notice] {blocks.mrkdwn_to_terminal(text)}")
         return None
+
+
+def card_sla(settings: Settings, mention: dict) -> int:
+    """This mention's SLA in minutes (per source and severity when configured), for the card."""
+    return int(sla_for(settings, mention).total_seconds() // 60)
 
 
 _HINTS = {

@@ -19,14 +19,18 @@ from bot.pipeline import Pipeline
 log = logging.getLogger(__name__)
 
 OUTBOX_SECONDS = 30
+DIGEST_SECONDS = 60
+ESCALATION_SECONDS = 30
 
 
-def build_scheduler(pipeline: Pipeline, poster, *, start_now: bool = True) -> BackgroundScheduler:
+def build_scheduler(
+    pipeline: Pipeline, poster, *, start_now: bool = True, escalator=None, digest=None
+) -> BackgroundScheduler:
     sources = pipeline.sources
     scheduler = BackgroundScheduler(
         timezone=UTC,
         # A source each, so a hanging platform never holds up another; +2 for the outbox.
-        executors={"default": ThreadPoolExecutor(max_workers=len(sources) + 2)},
+        executors={"default": ThreadPoolExecutor(max_workers=len(sources) + 3)},
         job_defaults={"coalesce": True, "max_instances": 1},
     )
     first = datetime.now(UTC) if start_now else None
@@ -51,6 +55,30 @@ def build_scheduler(pipeline: Pipeline, poster, *, start_now: bool = True) -> Ba
         name="retry unsent alerts",
         misfire_grace_time=OUTBOX_SECONDS,
     )
+
+    if escalator is not None:
+        # SLA escalation, follow-up reminders, PagerDuty, the on-call user group: all state in
+        # SQLite, so a missed or repeated run changes nothing (bot/escalation.py).
+        scheduler.add_job(
+            escalator.tick,
+            IntervalTrigger(seconds=ESCALATION_SECONDS, timezone=UTC),
+            id="escalation",
+            name="escalate unclaimed, remind owners, PagerDuty",
+            next_run_time=first,
+            misfire_grace_time=ESCALATION_SECONDS,
+        )
+
+    if digest is not None:
+        # Every minute: is yesterday's digest due and not sent yet? The `digests` table makes
+        # it once per period across restarts and DST (bot/digest.py).
+        scheduler.add_job(
+            digest.run,
+            IntervalTrigger(seconds=DIGEST_SECONDS, timezone=UTC),
+            id="digest",
+            name="daily and weekly digest",
+            next_run_time=first,
+            misfire_grace_time=DIGEST_SECONDS,
+        )
 
     def on_event(event: JobExecutionEvent) -> None:
         if event.code == EVENT_JOB_MISSED:

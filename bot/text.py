@@ -157,3 +157,12 @@ class BrandMatcher:
             and not self.excluded(text)
             and not self.is_own_account(author)
         )
+
+
+_FINGERPRINT_DROP = re.compile(r"https?://\S+|www\.\S+|[#@][\w.]+|[^\w]|_", re.UNICODE)
+
+
+def fingerprint(text: str) -> str:
+    """Text reduced to what makes a cross-post the same complaint: lower case, without URLs,
+    hashtags, @-mentions, punctuation and spacing."""
+    return _FINGERPRINT_DROP.sub("", text.lower())[:2000]

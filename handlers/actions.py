@@ -1,11 +1,12 @@
-"""Buttons on an alert card. Each listener acks at once, then changes state through
+"""Buttons and menus on an alert card. Each listener acks at once, then changes state through
 `storage` (compare-and-set) and re-renders the card from the database."""
 
 from __future__ import annotations
 
 import logging
 
-from bot import blocks, ids
+from bot import blocks, ids, replies
+from bot.sources.liveness import still_there
 
 log = logging.getLogger(__name__)
 
@@ -14,11 +15,15 @@ def register(app) -> None:
     # Bolt acks with `acknowledge` on the request's own thread, then runs the work "lazily" on
     # its listener pool: the ack never waits for a free worker or for Slack.
     app.action(ids.CLAIM)(ack=acknowledge, lazy=[claim])
+    app.action(ids.SHARE_SUMMARY)(ack=acknowledge, lazy=[share_summary])
     app.action(ids.UNCLAIM)(ack=acknowledge, lazy=[unclaim])
     app.action(ids.RESOLVE)(ack=acknowledge, lazy=[resolve])
+    app.action(ids.REASSIGN)(ack=acknowledge, lazy=[reassign])
+    app.action(ids.MORE)(ack=acknowledge, lazy=[more])
     app.action(ids.DRAFT)(ack=acknowledge, lazy=[draft_reply])
     app.action(ids.ESCALATE)(ack=acknowledge, lazy=[escalate])
-    app.action(ids.OPEN_POST)(acknowledge)  # a link button: Slack opens the URL itself
+    app.action(ids.OPEN_POST)(acknowledge)  # link buttons: Slack opens the URL itself
+    app.action(ids.OPEN_REPLY)(acknowledge)
 
 
 def acknowledge(ack):
@@ -47,12 +52,109 @@ def resolve(body, context):
     )
 
 
+def reassign(body, context):
+    """The 'Reassign to…' user picker on a claimed card."""
+    target = (body.get("actions") or [{}])[0].get("selected_user")
+    if not target:
+        return
+    _change(
+        body,
+        context,
+        "reassign",
+        lambda s, mid, user: s.store.reassign(mid, user, target, manager=s.is_manager(user)),
+        target=target,
+    )
+
+
+def more(body, context):
+    """The ⋯ menu: 'Resolve: replied publicly' and friends, and 'Not urgent: <reason>'."""
+    option = ((body.get("actions") or [{}])[0].get("selected_option") or {}).get("value", "")
+    verb, _, rest = option.partition(":")
+    mention_id, _, code = rest.partition(":")
+    body = {**body, "actions": [{"value": mention_id}]}
+    if verb == "resolve" and code in blocks.OUTCOMES:
+        _change(
+            body,
+            context,
+            "resolve",
+            lambda s, mid, user: s.store.resolve(
+                mid, user, manager=s.is_manager(user), outcome=code
+            ),
+            outcome=code,
+        )
+    elif verb == "ignore" and code in blocks.IGNORE_REASONS:
+        _change(
+            body,
+            context,
+            "ignore",
+            lambda s, mid, user: s.store.ignore(mid, user, code, manager=s.is_manager(user)),
+            outcome=code,
+        )
+    else:
+        _change(body, context, "unknown", lambda s, mid, user: _not_found())
+
+
 def draft_reply(body, context):
-    _not_yet(body, context, "draft_requested", "Draft reply")
+    """Open the Draft reply modal at once (the trigger expires in 3 s), then check that the
+    customer's post still exists."""
+    services = context["services"]
+    mention_id, user, channel = clicked(body)
+    mention = services.store.mention(mention_id) if mention_id is not None else None
+    if mention is None:
+        services.poster.ephemeral(
+            channel, user, blocks.refusal_text("not_found", None, services.clock())
+        )
+        return
+    if mention.get("source_deleted_at"):
+        services.poster.ephemeral(
+            channel, user, blocks.refusal_text("source_deleted", mention, services.clock())
+        )
+        return
+    drafts = services.store.drafts(mention_id)
+    if drafts:
+        text = drafts[-1]["text"]
+    else:
+        text = replies.first_draft(
+            mention,
+            agent=services.poster.first_name(user),
+            brand=services.settings.brand.name,
+            voice=services.settings.replies,
+        )
+    view = blocks.draft_modal(
+        mention,
+        text,
+        limit=replies.limit_for(mention["source"]),
+        platform=replies.PLATFORM_NAMES.get(mention["source"], "The platform"),
+        version=len(drafts),
+    )
+    error = services.poster.open_view(body.get("trigger_id", ""), view)
+    if error:
+        services.poster.ephemeral(
+            channel, user, "Slack took too long to open the form. Please click Draft reply again."
+        )
+        return
+    if still_there(services.settings, mention) is False and services.store.mark_source_deleted(
+        mention_id
+    ):
+        services.poster.refresh(mention_id)
+        services.poster.ephemeral(
+            channel, user, blocks.refusal_text("source_deleted", mention, services.clock())
+        )
 
 
 def escalate(body, context):
-    _not_yet(body, context, "escalate_requested", "Escalate from the card")
+    services = context["services"]
+    mention_id, user, channel = clicked(body)
+    mention = services.store.mention(mention_id) if mention_id is not None else None
+    if mention is None:
+        services.poster.ephemeral(
+            channel, user, blocks.refusal_text("not_found", None, services.clock())
+        )
+        return
+    if services.poster.open_view(body.get("trigger_id", ""), blocks.escalate_modal(mention)):
+        services.poster.ephemeral(
+            channel, user, "Slack took too long to open the form. Please click Escalate again."
+        )
 
 
 # --- shared ---------------------------------------------------------------------------------
@@ -60,19 +162,29 @@ def escalate(body, context):
 
 def clicked(body: dict) -> tuple[int | None, str, str | None]:
     """(mention id, user id, channel id) from a block_actions payload; id is None if the
-    button's value is not one of ours."""
+    element's value (or, for a user picker, its block id) is not one of ours."""
     user = (body.get("user") or {}).get("id", "")
     channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
         "channel_id"
     )
+    action = (body.get("actions") or [{}])[0]
+    value = action.get("value")
+    if value is None:
+        value = (action.get("block_id") or "").removeprefix("alert_actions_")
     try:
-        mention_id = int(body["actions"][0]["value"])
-    except (KeyError, IndexError, TypeError, ValueError):
+        mention_id = int(value)
+    except (TypeError, ValueError):
         mention_id = None
     return mention_id, user, channel
 
 
-def _change(body: dict, context, action: str, change) -> None:
+def _not_found():
+    from storage import Transition
+
+    return Transition(False, None, "not_found")
+
+
+def _change(body: dict, context, action: str, change, **line) -> None:
     services = context["services"]
     mention_id, user, channel = clicked(body)
     try:
@@ -88,7 +200,7 @@ def _change(body: dict, context, action: str, change) -> None:
             )
             return
         error = services.poster.refresh(mention_id)
-        services.poster.thread(result.mention, blocks.thread_line(action, user))
+        services.poster.thread(result.mention, blocks.thread_line(action, user, **line))
         if error:
             services.poster.ephemeral(
                 channel,
@@ -105,11 +217,66 @@ def _change(body: dict, context, action: str, change) -> None:
         )
 
 
-def _not_yet(body: dict, context, event: str, feature: str) -> None:
+# --- /mentions summary: Share to channel ----------------------------------------------------
+
+
+def share_summary(body, context, respond, client):
+    """Post the summary the clicker saw into the channel (through the response_url, so the bot
+    need not be a member), recomputed for exactly the same period. A manager shares every
+    agent's figures; anyone else, the team's totals only."""
+    import json
+
+    from bot.chart import upload_chart
+    from bot.summary import Period, for_settings
+    from handlers.commands import permalinks
+
     services = context["services"]
-    mention_id, user, channel = clicked(body)
+    user = (body.get("user") or {}).get("id", "")
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id"
+    )
     try:
-        services.store.record_event(mention_id, user, event)
+        value = json.loads(body["actions"][0]["value"])
+        period = Period.from_value(value["p"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        respond({"response_type": "ephemeral", "replace_original": False, "text": _STALE})
+        return
+    try:
+        chart = bool(value.get("c"))
+        summary = for_settings(
+            services.store, services.settings, period, now=services.clock(), series=chart
+        )
+        oldest = summary.oldest_unclaimed
+        message = blocks.summary_message(
+            summary,
+            viewer=user,
+            manager=services.is_manager(user),
+            oldest_link=permalinks(client, [oldest]).get(oldest["id"]) if oldest else None,
+            shared_by=user,
+        )
+        respond({**message, "replace_original": False})
+        if chart and channel:
+            try:
+                upload_chart(client, summary, channel)
+            except Exception as exc:  # noqa: BLE001 - the figures are shared already
+                log.info("summary chart not shared in %s: %s", channel, exc)
+                respond(
+                    {
+                        "response_type": "ephemeral",
+                        "replace_original": False,
+                        "text": "The figures are shared, but I couldn't post the chart here: "
+                        "invite me to this channel (/invite @mentionops) and share again.",
+                    }
+                )
     except Exception:
-        log.exception("recording %s failed", event)
-    services.poster.ephemeral(channel, user, blocks.not_yet_text(feature))
+        log.exception("sharing a summary by %s failed", user)
+        respond(
+            {
+                "response_type": "ephemeral",
+                "replace_original": False,
+                "text": "Sorry, that didn't work on our side. Please try again in a moment.",
+            }
+        )
+
+
+_STALE = "That summary button is from an older version; run /mentions summary again."

@@ -12,13 +12,15 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from difflib import SequenceMatcher
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from bot.models import Mention, Score, dumps, iso, parse_time, utcnow
+from bot.text import fingerprint
 from storage.migrations import migrations
 
 BUSY_TIMEOUT_MS = 10_000
@@ -42,6 +44,7 @@ class Saved:
     new_ids: list[int]
     queued_ids: list[int]
     duplicates: int
+    cross_posted: list[int] = field(default_factory=list)  # alerts that gained a link
 
 
 class Store:
@@ -114,6 +117,7 @@ class Store:
         now = self.now()
         new_ids: list[int] = []
         queued: list[int] = []
+        cross_posts: list[int] = []
         duplicates = 0
         with self.write() as db:
             for mention, score in scored:
@@ -164,7 +168,16 @@ class Store:
                     "new",
                     {"urgency": score.urgency, "urgent": score.urgent},
                 )
-                if score.urgent and alert_channel:
+                primary = _cross_post_of(db, mention, created) if alert_channel else None
+                if primary is not None:
+                    # The same complaint by the same person on another platform: one alert.
+                    db.execute(
+                        "UPDATE mentions SET duplicate_of = ? WHERE id = ?", [primary, mention_id]
+                    )
+                    db.execute("UPDATE mentions SET version = version + 1 WHERE id = ?", [primary])
+                    _event(db, mention_id, now, SYSTEM, "cross_post", "new", "new", {"of": primary})
+                    cross_posts.append(primary)
+                elif score.urgent and alert_channel:
                     db.execute(
                         "INSERT INTO outbox (mention_id, state, channel, created_at, updated_at)"
                         " VALUES (?, 'pending', ?, ?, ?)",
@@ -180,7 +193,7 @@ class Store:
                     """,
                     [source, query, cursor, now],
                 )
-        return Saved(new_ids, queued, duplicates)
+        return Saved(new_ids, queued, duplicates, sorted(set(cross_posts)))
 
     def known_ids(self, source: str, external_ids: Iterable[str]) -> set[str]:
         ids = list(external_ids)
@@ -343,6 +356,93 @@ class Store:
             }.get(m["status"], m["status"]),
         )
 
+    def reassign(
+        self, mention_id: int, user: str, to_user: str, *, manager: bool = False
+    ) -> Transition:
+        """Hand a claimed mention to someone else (its owner or a manager may)."""
+        return self._transition(
+            mention_id,
+            user,
+            "reassign",
+            "UPDATE mentions SET claimed_by = :to_user, claimed_at = :now, status_at = :now,"
+            " version = version + 1"
+            " WHERE id = :id AND status = 'claimed' AND (claimed_by = :user OR :manager)"
+            " AND claimed_by != :to_user RETURNING id",
+            {"manager": int(manager), "to_user": to_user},
+            refusal=lambda m: (
+                "same_owner"
+                if m["status"] == "claimed" and m["claimed_by"] == to_user
+                else "not_owner"
+                if m["status"] == "claimed"
+                else m["status"]
+            ),
+        )
+
+    def ignore(
+        self, mention_id: int, user: str, reason: str, *, manager: bool = False
+    ) -> Transition:
+        """Not urgent: anyone may dismiss an unclaimed alert; a claimed one, its owner or a
+        manager. The reason is kept as feedback for the scorer."""
+        return self._transition(
+            mention_id,
+            user,
+            "ignore",
+            "UPDATE mentions SET status = 'ignored', ignored_by = :user, ignored_reason = :reason,"
+            " status_at = :now, version = version + 1"
+            " WHERE id = :id AND (status = 'posted'"
+            " OR (status = 'claimed' AND (claimed_by = :user OR :manager))) RETURNING id",
+            {"manager": int(manager), "reason": reason},
+            refusal=lambda m: "not_owner" if m["status"] == "claimed" else m["status"],
+        )
+
+    def record_draft(self, mention_id: int, user: str, text: str) -> int:
+        """Save a reply draft as the next version (editing keeps the history); returns it."""
+        now = self.now()
+        with self.write() as db:
+            version = db.execute(
+                "SELECT coalesce(max(version), 0) + 1 FROM drafts WHERE mention_id = ?",
+                [mention_id],
+            ).fetchone()[0]
+            db.execute(
+                "INSERT INTO drafts (mention_id, version, text, author, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [mention_id, version, text, user, now],
+            )
+            db.execute("UPDATE mentions SET version = version + 1 WHERE id = ?", [mention_id])
+            status = db.execute(
+                "SELECT status FROM mentions WHERE id = ?", [mention_id]
+            ).fetchone()[0]
+            _event(
+                db,
+                mention_id,
+                now,
+                user,
+                "draft",
+                status,
+                status,
+                {"version": version, "chars": len(text)},
+            )
+        return version
+
+    def drafts(self, mention_id: int) -> list[dict]:
+        with self.connect() as db:
+            return list(
+                db.query("SELECT * FROM drafts WHERE mention_id = ? ORDER BY version", [mention_id])
+            )
+
+    def mark_source_deleted(self, mention_id: int) -> bool:
+        """The customer's post is gone: the card says so and Draft reply is disabled."""
+        now = self.now()
+        with self.write() as db:
+            row = db.execute(
+                "UPDATE mentions SET source_deleted_at = :now, version = version + 1"
+                " WHERE id = :id AND source_deleted_at IS NULL RETURNING status",
+                {"id": mention_id, "now": now},
+            ).fetchone()
+            if row:
+                _event(db, mention_id, now, SYSTEM, "source_deleted", row[0], row[0], {})
+        return row is not None
+
     def _transition(
         self,
         mention_id: int,
@@ -406,9 +506,10 @@ class Store:
             db.execute(
                 """
                 INSERT INTO source_health (source, last_run, last_success, consecutive_failures,
-                    failing_since, mentions_fetched, last_mention_at, next_run)
-                VALUES (:s, :now, :now, 0, NULL, :n, CASE WHEN :n > 0 THEN :now END, :next)
+                    failing_since, mentions_fetched, last_mention_at, next_run, first_success)
+                VALUES (:s, :now, :now, 0, NULL, :n, CASE WHEN :n > 0 THEN :now END, :next, :now)
                 ON CONFLICT (source) DO UPDATE SET last_run = :now, last_success = :now,
+                    first_success = coalesce(first_success, :now),
                     consecutive_failures = 0, failing_since = NULL,
                     mentions_fetched = mentions_fetched + :n,
                     last_mention_at = CASE WHEN :n > 0 THEN :now ELSE last_mention_at END,
@@ -483,6 +584,24 @@ class Store:
             ids = [r[0] for r in db.execute(sql + " ORDER BY created_at, id", params)]
             return [_mention(db, i) for i in ids]
 
+    # --- source state (small, non-secret values a source keeps across restarts) -------------
+
+    def source_state_get(self, source: str, key: str) -> str | None:
+        with self.connect() as db:
+            row = db.execute(
+                "SELECT value FROM source_state WHERE source = ? AND key = ?", [source, key]
+            ).fetchone()
+        return row[0] if row else None
+
+    def source_state_set(self, source: str, key: str, value: str) -> None:
+        with self.write() as db:
+            db.execute(
+                "INSERT INTO source_state (source, key, value, updated_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (source, key) DO UPDATE SET value = excluded.value,"
+                " updated_at = excluded.updated_at",
+                [source, key, value, self.now()],
+            )
+
 
 def _mention(db: Database, mention_id: int) -> dict | None:
     rows = list(db.query("SELECT * FROM mentions WHERE id = ?", [mention_id]))
@@ -492,7 +611,54 @@ def _mention(db: Database, mention_id: int) -> dict | None:
     row["reasons"] = json.loads(row["reasons"])
     row["metrics"] = json.loads(row["metrics"])
     row["urgent"] = bool(row["urgent"])
+    row["cross_posts"] = list(
+        db.query(
+            "SELECT id, source, url, created_at FROM mentions WHERE duplicate_of = ? ORDER BY id",
+            [mention_id],
+        )
+    )
     return row
+
+
+CROSS_POST_WINDOW = timedelta(hours=24)
+CROSS_POST_SIMILARITY = 0.9
+
+
+def _cross_post_of(db: Database, mention: Mention, created: str) -> int | None:
+    """The alerted mention this one repeats on another platform, if any: same handle or
+    display name (any case), at most 24 h apart, and the same text once URLs, hashtags,
+    @-mentions, punctuation and spacing are set aside (or nearly the same)."""
+    author, name = mention.author.strip(), mention.author_name.strip()
+    if not author and not name:
+        return None
+    moment = parse_time(created)
+    rows = db.execute(
+        """
+        SELECT m.id, m.title, m.text FROM mentions m JOIN outbox o ON o.mention_id = m.id
+        WHERE m.source != :source AND m.duplicate_of IS NULL
+          AND m.created_at BETWEEN :lo AND :hi
+          AND ((:author != '' AND lower(m.author) = lower(:author))
+               OR (:name != '' AND lower(m.author_name) = lower(:name)))
+        ORDER BY m.id LIMIT 20
+        """,
+        {
+            "source": mention.source,
+            "lo": iso(moment - CROSS_POST_WINDOW),
+            "hi": iso(moment + CROSS_POST_WINDOW),
+            "author": author,
+            "name": name,
+        },
+    ).fetchall()
+    mine = fingerprint(f"{mention.title} {mention.text}")
+    if not mine:
+        return None
+    for mention_id, title, text in rows:
+        theirs = fingerprint(f"{title} {text}")
+        if theirs == mine or (
+            theirs and SequenceMatcher(None, mine, theirs).ratio() >= CROSS_POST_SIMILARITY
+        ):
+            return mention_id
+    return None
 
 
 def _health(db: Database, source: str) -> dict:

@@ -125,3 +125,144 @@ def m0001_initial(db: Database) -> None:
         )
         """
     )
+
+
+@migrations(name="0002_workflow")
+def m0002_workflow(db: Database) -> None:
+    """Reassign, Not urgent, reply drafts (versioned), deleted source posts, cross-posts and
+    source silence."""
+    db.execute("ALTER TABLE mentions ADD COLUMN ignored_by TEXT")
+    db.execute("ALTER TABLE mentions ADD COLUMN ignored_reason TEXT")
+    db.execute("ALTER TABLE mentions ADD COLUMN source_deleted_at TEXT")
+    # A cross-post: the same complaint by the same person on another platform shares the
+    # first one's alert.
+    db.execute("ALTER TABLE mentions ADD COLUMN duplicate_of INTEGER REFERENCES mentions (id)")
+    db.execute("CREATE INDEX mentions_duplicate_of ON mentions (duplicate_of)")
+    db.execute("CREATE INDEX mentions_author_lower ON mentions (lower(author), created_at)")
+    db.execute("CREATE INDEX mentions_name_lower ON mentions (lower(author_name), created_at)")
+    # When a source first answered, so silence can be measured before its first mention.
+    db.execute("ALTER TABLE source_health ADD COLUMN first_success TEXT")
+    db.execute(
+        """
+        CREATE TABLE drafts (
+            id INTEGER PRIMARY KEY,
+            mention_id INTEGER NOT NULL REFERENCES mentions (id),
+            version INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            author TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (mention_id, version)
+        )
+        """
+    )
+
+
+@migrations(name="0003_source_state")
+def m0003_source_state(db: Database) -> None:
+    # Small, non-secret state a source keeps across restarts: X reads in the last hour, the
+    # times of recent Bluesky logins. Never tokens or passwords (DESIGN.md: credentials are
+    # never stored in the database).
+    db.execute(
+        """
+        CREATE TABLE source_state (
+            source TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (source, key)
+        )
+        """
+    )
+
+
+@migrations(name="0004_oncall")
+def m0004_oncall(db: Database) -> None:
+    """On-call escalation: the severity and follow-up state on mentions, rotation overrides,
+    the single-runner lease and the PagerDuty outbox (bot/escalation.py)."""
+    db.execute("ALTER TABLE mentions ADD COLUMN escalation_severity TEXT")
+    # Follow-up reminders belong to one claim: `followup_for` is the claimed_at they count from.
+    db.execute("ALTER TABLE mentions ADD COLUMN followup_for TEXT")
+    db.execute("ALTER TABLE mentions ADD COLUMN followup_count INTEGER NOT NULL DEFAULT 0")
+    db.execute("ALTER TABLE mentions ADD COLUMN followup_at TEXT")
+    db.execute(
+        """
+        CREATE TABLE oncall_overrides (
+            id INTEGER PRIMARY KEY,
+            user TEXT NOT NULL,
+            starts_at TEXT NOT NULL,
+            ends_at TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            cleared_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX oncall_overrides_ends ON oncall_overrides (ends_at)")
+    db.execute(
+        """
+        CREATE TABLE lease (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            acquired_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE pagerduty_outbox (
+            id INTEGER PRIMARY KEY,
+            mention_id INTEGER NOT NULL REFERENCES mentions (id),
+            action TEXT NOT NULL CHECK (action IN ('trigger', 'resolve')),
+            payload TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (state IN ('pending', 'sending', 'sent', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (mention_id, action)
+        )
+        """
+    )
+    db.execute("CREATE INDEX pagerduty_outbox_state ON pagerduty_outbox (state, next_attempt_at)")
+
+
+@migrations(name="0005_reports")
+def m0005_reports(db: Database) -> None:
+    """Indexes for summaries (storage/reports.py) and the digest's exactly-once state."""
+    # A period's counts by source and by category: one index range per value, no sorting
+    # (storage/reports.py walks the distinct values with a loose index scan).
+    db.execute("CREATE INDEX mentions_source_created ON mentions (source, created_at)")
+    db.execute("CREATE INDEX mentions_category_created ON mentions (category, created_at)")
+    # The urgent mentions of a period, the only rows a summary reads one by one.
+    db.execute("CREATE INDEX mentions_urgent_created ON mentions (urgent, created_at)")
+    # A mention's first claim, from the index alone (an unclaim and a re-claim do not reset
+    # the time to claim).
+    db.execute(
+        "CREATE INDEX events_first_claim ON events (mention_id, action, id, at, actor)"
+        " WHERE action = 'claim'"
+    )
+    # One row per digest and period: inserted before the post (compare-and-set), so a
+    # digest goes out once across restarts, several processes and DST changes.
+    db.execute(
+        """
+        CREATE TABLE digests (
+            kind TEXT NOT NULL CHECK (kind IN ('daily', 'weekly')),
+            period TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'sending'
+                CHECK (state IN ('sending', 'sent', 'failed')),
+            channel TEXT NOT NULL,
+            ts TEXT,
+            file_id TEXT,
+            attempts INTEGER NOT NULL DEFAULT 1,
+            last_error TEXT,
+            started_at TEXT NOT NULL,
+            sent_at TEXT,
+            PRIMARY KEY (kind, period)
+        )
+        """
+    )

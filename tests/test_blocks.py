@@ -87,7 +87,13 @@ def validate(message: dict) -> None:
 def buttons(message: dict) -> list[tuple]:
     actions = [b for b in message["blocks"] if b["type"] == "actions"]
     return [
-        (e["text"]["text"], e["action_id"], e.get("value"), e.get("url"), e.get("style"))
+        (
+            (e.get("text") or e.get("placeholder") or {}).get("text", e["type"]),
+            e["action_id"],
+            e.get("value"),
+            e.get("url"),
+            e.get("style"),
+        )
         for block in actions
         for e in block["elements"]
     ]
@@ -196,6 +202,24 @@ def test_alert_message_whole():
                         "action_id": ids.OPEN_POST,
                         "url": URL,
                     },
+                    {
+                        "type": "overflow",
+                        "action_id": ids.MORE,
+                        "options": [
+                            {
+                                "text": {"type": "plain_text", "text": label, "emoji": True},
+                                "value": value,
+                            }
+                            for label, value in [
+                                ("Not urgent: not a complaint", "ignore:42:not_a_complaint"),
+                                ("Not urgent: spam or a bot", "ignore:42:spam"),
+                                (
+                                    "Not urgent: already handled elsewhere",
+                                    "ignore:42:handled_elsewhere",
+                                ),
+                            ]
+                        ],
+                    },
                 ],
             },
         ],
@@ -206,6 +230,8 @@ def test_alert_message_whole():
 
 
 OPEN = ("Open post ↗", ids.OPEN_POST, None, URL, None)
+MORE = ("overflow", ids.MORE, None, None, None)
+PICK = ("Reassign to…", ids.REASSIGN, None, None, None)
 
 
 @pytest.mark.parametrize(
@@ -218,6 +244,7 @@ OPEN = ("Open post ↗", ids.OPEN_POST, None, URL, None)
                 ("Draft reply", ids.DRAFT, "42", None, None),
                 ("Escalate", ids.ESCALATE, "42", None, "danger"),
                 OPEN,
+                MORE,
             ],
             "⏳ Unclaimed for 12 min · SLA 8 min left",
         ),
@@ -228,6 +255,7 @@ OPEN = ("Open post ↗", ids.OPEN_POST, None, URL, None)
                 ("Draft reply", ids.DRAFT, "42", None, None),
                 ("Escalate", ids.ESCALATE, "42", None, "danger"),
                 OPEN,
+                MORE,
             ],
             "⏳ Unclaimed for 35 min · ⚠️ SLA passed 15 min ago",
         ),
@@ -239,6 +267,8 @@ OPEN = ("Open post ↗", ids.OPEN_POST, None, URL, None)
                 ("Draft reply", ids.DRAFT, "42", None, None),
                 ("Escalate", ids.ESCALATE, "42", None, "danger"),
                 OPEN,
+                PICK,
+                MORE,
             ],
             "🙋 Claimed by <@U0ALICE> 3 min ago",
         ),
@@ -263,7 +293,23 @@ OPEN = ("Open post ↗", ids.OPEN_POST, None, URL, None)
             [OPEN],
             "✅ Resolved by <@U0MANAGER> in 2 h · refund &lt;sent&gt; &amp; thanked",
         ),
-        ({"status": "ignored"}, [OPEN], "💤 Marked not urgent"),
+        (
+            {"status": "ignored", "ignored_by": "U0BOB", "ignored_reason": "spam"},
+            [],
+            "💤 Not urgent: spam or a bot · marked by <@U0BOB> · 🦋 Bluesky · @jo.bsky.social: "
+            "My Acme laptop died after the update &amp; support won't answer. Third day now…",
+        ),
+        (
+            {"escalation_level": 1, "escalated_to": "U0ONCALL"},
+            [
+                ("Claim", ids.CLAIM, "42", None, "primary"),
+                ("Draft reply", ids.DRAFT, "42", None, None),
+                ("Escalate", ids.ESCALATE, "42", None, "danger"),
+                OPEN,
+                MORE,
+            ],
+            "⏳ Unclaimed for 12 min · SLA 8 min left · 🚨 Escalated to <@U0ONCALL> (L1)",
+        ),
     ],
 )
 def test_buttons_and_state_per_status(changes, expected_buttons, expected_state):
@@ -294,7 +340,21 @@ def test_button_values_carry_the_id_only():
     values = [
         e.get("value") for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
-    assert values == ["987654", "987654", "987654", "987654", None]
+    assert values == ["987654", "987654", "987654", "987654", None, None, None]
+    [menu] = [
+        e
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["type"] == "overflow"
+    ]
+    assert [o["value"] for o in menu["options"]] == [
+        "resolve:987654:replied_publicly",
+        "resolve:987654:moved_to_dm",
+        "resolve:987654:no_action",
+        "ignore:987654:not_a_complaint",
+        "ignore:987654:spam",
+    ]
     assert message["metadata"] == {
         "event_type": ids.ALERT_EVENT_TYPE,
         "event_payload": {"mention_id": 987654},
@@ -370,7 +430,7 @@ def test_long_text_without_url_has_no_link():
     validate(message)
     assert len(body(message)) <= 3000
     assert "Read the whole post" not in body(message)
-    assert buttons(message)[-1][0] == "Escalate"
+    assert [b[0] for b in buttons(message)][-2:] == ["Escalate", "overflow"]
 
 
 @pytest.mark.parametrize(
@@ -560,7 +620,7 @@ def test_render_text():
             "│ ▌ Third day now <!channel>",
             "│ Why: device broken · no reply in 3 days · Category: outage",
             "│ ⏳ Unclaimed for 12 min · SLA 8 min left",
-            "│ [ Claim ] [ Draft reply ] [ Escalate ] [ Open post ↗ ]",
+            "│ [ Claim ] [ Draft reply ] [ Escalate ] [ Open post ↗ ] [ ⋯ ]",
             f"└{bar}",
         ]
     )

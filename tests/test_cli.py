@@ -14,6 +14,7 @@ from storage import Store
 from tests.fakes.hn import FakeHN
 from tests.fakes.slack import FakeSlack
 from tests.support import ALERT_CHANNEL, BOT_TOKEN, write_config
+from tests.test_storage import ALL_MIGRATIONS
 
 
 @pytest.fixture
@@ -169,6 +170,6 @@ def test_db_migrate_is_idempotent(runner, tmp_path):
     first = runner.invoke(main, ["--db", str(path), "db", "migrate"])
     second = runner.invoke(main, ["--db", str(path), "db", "migrate"])
     assert (first.output, second.output) == (
-        f"{path}: applied 0001_initial\n",
+        f"{path}: applied {', '.join(ALL_MIGRATIONS)}\n",
         f"{path}: up to date\n",
     )

@@ -110,7 +110,15 @@ def test_poll_post_claim_and_shutdown(world):
         actions = [
             e["action_id"] for e in slack.message(ALERT_CHANNEL, ts)["blocks"][-1]["elements"]
         ]
-        assert actions == [ids.RESOLVE, ids.UNCLAIM, ids.DRAFT, ids.ESCALATE, ids.OPEN_POST]
+        assert actions == [
+            ids.RESOLVE,
+            ids.UNCLAIM,
+            ids.DRAFT,
+            ids.ESCALATE,
+            ids.OPEN_POST,
+            ids.REASSIGN,
+            ids.MORE,
+        ]
         events = [(e["actor"], e["action"]) for e in store.events(mention_id)]
         assert events.count((owner, "claim")) == 1
         assert sum(1 for _, a in events if a == "claim_refused") == 9

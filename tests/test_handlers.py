@@ -151,20 +151,6 @@ def test_resolving_an_unclaimed_alert_needs_a_claim_or_a_manager(bolt):
     assert bolt.store.mention(m["id"])["resolved_by"] == "U0MANAGER"
 
 
-def test_draft_and_escalate_answer_kindly_until_they_ship(bolt):
-    m = bolt.alert()
-    bolt.click(ids.DRAFT, m, "U0ALICE")
-    bolt.click(ids.ESCALATE, m, "U0ALICE")
-    notes = sorted(bolt.ephemeral_to("U0ALICE", count=2))
-    assert notes[0].startswith("Draft reply isn't available in this version of mentionops yet.")
-    assert notes[1].startswith("Escalate from the card isn't available")
-    assert sorted(e["action"] for e in bolt.store.events(m["id"]))[:2] == [
-        "draft_requested",
-        "escalate_requested",
-    ]
-    assert bolt.store.mention(m["id"])["status"] == "posted"
-
-
 def test_link_button_is_acked_and_nothing_else(bolt):
     m = bolt.alert()
     before = len(bolt.slack.calls)
@@ -245,4 +231,6 @@ def test_app_home_lists_queue_and_claims(bolt):
     text = json.dumps(view, ensure_ascii=False)
     assert "Your open claims" in text and "Acme charged me twice!" in text
     assert "Acme app down" in text
+    assert "*On call*\\n<@U0ALICE> until " in text  # rotation[0] of the test config
+    assert "*Last 24 hours*\\n2 mentions · 2 urgent · 1 claimed · 0 resolved" in text
     assert second["status"] == "posted"

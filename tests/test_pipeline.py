@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -292,3 +292,90 @@ def test_reconcile_finds_an_alert_even_without_metadata(setup, monkeypatch):
     assert store.mention(1)["ts"] == ts
     assert setup["poster"].flush() == 0
     assert slack.calls_to("chat.postMessage") == []
+
+
+class Clock:
+    def __init__(self, start: datetime):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def replay_world(tmp_path, slack, clock, lines):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    config = write_config(tmp_path, extra=f'\n[sources.replay]\npath = "{feed.name}"\n')
+    settings = Settings.load(
+        environ={"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_API_URL": slack.base_url},
+        path=config,
+        db_path=str(tmp_path / "r.db"),
+    )
+    store = Store(settings.db_path, clock=clock)
+    store.migrate()
+    poster = SlackPoster(make_client(settings), store, settings, clock=clock)
+    pipeline = Pipeline(settings, store, build_sources(settings)[0], poster, clock=clock)
+    return feed, store, pipeline
+
+
+def test_cross_post_shares_one_alert_listing_every_link(tmp_path):
+    clock = Clock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    first = {
+        "source": "x",
+        "id": "1861",
+        "author": "dana_w",
+        "author_name": "Dana Whitfield",
+        "text": "@acme charged me TWICE for order 44182!! Refund please https://t.co/abc #fail",
+        "url": "https://x.com/dana_w/status/1861",
+        "created_at": "2026-11-26T08:50:00Z",
+    }
+    again = {
+        "source": "bluesky",
+        "id": "3lc2",
+        "author": "dana.bsky.social",
+        "author_name": "dana whitfield",
+        "text": "Acme charged me twice for order 44182! Refund please",
+        "url": "https://bsky.app/profile/dana.bsky.social/post/3lc2",
+        "created_at": "2026-11-26T08:55:00Z",
+    }
+    other = {
+        **again,
+        "id": "3lc3",
+        "text": "Acme charged my card twice for a different order, 5512. Refund now please!",
+    }
+    with FakeSlack(token=BOT_TOKEN) as slack:
+        feed, store, pipeline = replay_world(tmp_path, slack, clock, [first])
+        assert pipeline.run_once("replay").posted == 1
+        with feed.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(again) + "\n" + json.dumps(other) + "\n")
+        report = pipeline.run_once("replay")
+        assert (report.new, report.posted) == (2, 1)  # the cross-post joins; the other is new
+        assert len(slack.messages(ALERT_CHANNEL)) == 2
+        card = json.dumps(slack.messages(ALERT_CHANNEL)[0]["blocks"], ensure_ascii=False)
+        link = "<https://bsky.app/profile/dana.bsky.social/post/3lc2|Bluesky ↗>"
+        assert f"*Also posted on:* {link}" in card
+        assert store.mention(2)["duplicate_of"] == 1
+        assert store.mention(3)["duplicate_of"] is None
+        assert [e["action"] for e in store.events(2)] == ["stored", "cross_post"]
+
+
+def test_silence_gets_one_notice(tmp_path):
+    clock = Clock(datetime(2026, 11, 26, 9, 0, tzinfo=UTC))
+    with FakeSlack(token=BOT_TOKEN) as slack:
+        feed, store, pipeline = replay_world(tmp_path, slack, clock, [])
+        pipeline.run_once("replay")
+        clock.now += timedelta(hours=23)
+        pipeline.run_once("replay")
+        assert slack.calls_to("chat.postMessage") == []
+        clock.now += timedelta(hours=2)
+        pipeline.run_once("replay")
+        pipeline.run_once("replay")
+        notices = [c.args["text"] for c in slack.calls_to("chat.postMessage")]
+        assert notices == [
+            "🔕 *📼 Replay has been quiet:* it answers, but has not brought any mention for 24 h. "
+            "If that is unusual for Acme, check [sources.replay] path and the search terms."
+        ]
+        with feed.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"source": "x", "id": "9", "text": "acme is fine"}) + "\n")
+        pipeline.run_once("replay")
+        assert store.health()[0]["notice"] is None

@@ -18,15 +18,38 @@ from storage.migrations import migrations
 T0 = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 NOW = "2026-11-26T09:30:00Z"
 
-TABLES = ["_sqlite_migrations", "cursors", "events", "mentions", "meta", "outbox", "source_health"]
+TABLES = [
+    "_sqlite_migrations",
+    "cursors",
+    "digests",
+    "drafts",
+    "events",
+    "lease",
+    "mentions",
+    "meta",
+    "oncall_overrides",
+    "outbox",
+    "pagerduty_outbox",
+    "source_health",
+    "source_state",
+]
 INDEXES = [
     "events_at",
+    "events_first_claim",
     "events_mention",
     "mentions_author",
+    "mentions_author_lower",
+    "mentions_category_created",
     "mentions_created",
+    "mentions_duplicate_of",
     "mentions_message",
+    "mentions_name_lower",
+    "mentions_source_created",
     "mentions_status_created",
+    "mentions_urgent_created",
+    "oncall_overrides_ends",
     "outbox_state",
+    "pagerduty_outbox_state",
 ]
 
 
@@ -43,6 +66,24 @@ class Clock:
         self.now += timedelta(**kwargs)
 
 
+# Every migration, in the order they are applied; each named step ships once and never changes.
+def _all_migrations() -> list[str]:
+    db = Database(memory=True)
+    try:
+        return [m.name for m in migrations.pending(db)]
+    finally:
+        db.close()
+
+
+ALL_MIGRATIONS = _all_migrations()
+
+
+def test_migration_names_are_ordered_and_unique():
+    assert ALL_MIGRATIONS[0] == "0001_initial"
+    assert sorted(ALL_MIGRATIONS) == ALL_MIGRATIONS
+    assert len(set(ALL_MIGRATIONS)) == len(ALL_MIGRATIONS)
+
+
 @pytest.fixture
 def clock():
     return Clock()
@@ -51,7 +92,7 @@ def clock():
 @pytest.fixture
 def store(tmp_path, clock):
     s = Store(tmp_path / "x.db", clock=clock)
-    assert s.migrate() == ["0001_initial"]
+    assert s.migrate() == ALL_MIGRATIONS
     return s
 
 
@@ -102,7 +143,7 @@ def posted(store: Store, n: int, **changes) -> int:
 
 def test_migrate_creates_schema(tmp_path, clock):
     store = Store(tmp_path / "nested" / "dir" / "x.db", clock=clock)
-    assert store.migrate() == ["0001_initial"]
+    assert store.migrate() == ALL_MIGRATIONS
     assert store.migrate() == []
     assert query(store, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name") == [
         (t,) for t in TABLES
@@ -124,7 +165,7 @@ def test_migrate_creates_schema(tmp_path, clock):
 def test_migrations_on_in_memory_database():
     db = Database(memory=True)
     try:
-        assert [m.name for m in migrations.pending(db)] == ["0001_initial"]
+        assert [m.name for m in migrations.pending(db)] == ALL_MIGRATIONS
         migrations.apply(db)
         assert [m.name for m in migrations.pending(db)] == []
         assert sorted(db.table_names()) == TABLES
@@ -160,6 +201,14 @@ def test_migrations_on_in_memory_database():
             "channel": str,
             "ts": str,
             "version": int,
+            "ignored_by": str,
+            "ignored_reason": str,
+            "source_deleted_at": str,
+            "duplicate_of": int,
+            "escalation_severity": str,
+            "followup_for": str,
+            "followup_count": int,
+            "followup_at": str,
         }
         with pytest.raises(sqlite3.IntegrityError):
             db.execute(
@@ -213,6 +262,15 @@ def test_save_batch_stores_queues_and_moves_cursor(store):
         "channel": None,
         "ts": None,
         "version": 0,
+        "ignored_by": None,
+        "ignored_reason": None,
+        "source_deleted_at": None,
+        "duplicate_of": None,
+        "escalation_severity": None,
+        "followup_for": None,
+        "followup_count": 0,
+        "followup_at": None,
+        "cross_posts": [],
     }
     assert store.outbox("pending") == [
         {
@@ -258,7 +316,7 @@ def test_save_batch_duplicates_left_unchanged(store, clock):
             (mention(2, text="edited too"), score(urgency=99)),
             (mention(4), score(urgent=False)),
             # Same id on another platform is another mention.
-            (mention(1, source="bluesky"), score(urgent=False)),
+            (mention(1, source="bluesky", text="acme, another post"), score(urgent=False)),
         ],
         cursors={"acme": "2"},
         alert_channel="C0A",
@@ -597,6 +655,7 @@ def test_poll_health_counters(store, clock):
         "last_mention_at": None,
         "next_run": "2026-11-26T09:35:00Z",
         "notice": None,
+        "first_success": None,
     }
     clock.advance(minutes=5)
     after = store.poll_failed("x", "timeout")
@@ -626,6 +685,7 @@ def test_poll_health_counters(store, clock):
         "last_mention_at": "2026-11-26T09:40:00Z",
         "next_run": None,
         "notice": "failing",
+        "first_success": "2026-11-26T09:40:00Z",
     }
     store.set_notice("x", None)
     clock.advance(minutes=5)

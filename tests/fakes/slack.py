@@ -201,6 +201,7 @@ class FakeSlack:
         self._users: dict[str, dict[str, Any]] = {}
         self._views: dict[str, dict[str, Any]] = {}
         self._opened: set[str] = set()
+        self._files: dict[str, dict[str, Any]] = {}  # files_upload_v2, by file id
         self._last_micros = 0
         self._view_seq = 0
         self._hashes = itertools.count(0x5A17)
@@ -464,6 +465,9 @@ class FakeSlack:
             method = path[len("/api/") :]
         elif path.startswith("/response_url/") and req.command == "POST":
             method = "response_url"
+        elif path.startswith("/upload/") and req.command == "POST":
+            self._upload(req, path, headers, raw)  # files_upload_v2 step 2: the raw bytes
+            return
         else:
             _send(req, 404, {"Content-Type": "text/plain"}, b"Not Found")
             return
@@ -554,6 +558,8 @@ class FakeSlack:
             "views.push": self._views_open,
             "views.update": self._views_update,
             "response_url": self._response_url,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
         }.get(method)
         if handler is None:
             return {"ok": True}
@@ -632,6 +638,8 @@ class FakeSlack:
         user = args.get("user")
         if not user:
             raise _Rejected("user_not_in_channel", "user is required")
+        if channel in self.archived:
+            raise _Rejected("is_archived", record=False)
         self._check_content(args, required=True)
         ts = self._next_ts()
         ephemeral = {
@@ -769,6 +777,107 @@ class FakeSlack:
     def _response_url(self, args):
         self._check_content(args, required=False)
         return {"ok": True}
+
+    # ------------------------------------------------------------ file uploads
+
+    def uploaded_files(self) -> list[dict[str, Any]]:
+        """Files uploaded with files_upload_v2, in order: id, filename, title, length, data
+        (bytes, None until uploaded), completed, channel, thread_ts, initial_comment."""
+        with self._lock:
+            return [copy.deepcopy(f) for f in self._files.values()]
+
+    def _files_get_upload_url_external(self, args):
+        filename = args.get("filename")
+        try:
+            length = int(args.get("length"))
+        except (TypeError, ValueError):
+            raise _Rejected("invalid_arguments", f"length: {args.get('length')!r}") from None
+        if not filename or length <= 0:
+            raise _Rejected("invalid_arguments", "filename and a positive length are required")
+        file_id = f"F{len(self._files) + 1:09d}"
+        self._files[file_id] = {
+            "id": file_id,
+            "filename": filename,
+            "title": None,
+            "length": length,
+            "data": None,
+            "completed": False,
+            "channel": None,
+            "thread_ts": None,
+            "initial_comment": None,
+        }
+        return {"ok": True, "upload_url": f"{self.root_url}upload/{file_id}", "file_id": file_id}
+
+    def _upload(self, req, path: str, headers: dict[str, str], raw: bytes) -> None:
+        """POST /upload/<file id>: no token (the URL is the secret), answers `OK - <bytes>`."""
+        file_id = path[len("/upload/") :]
+        call = Call(method="upload", args={"file_id": file_id, "bytes": len(raw)}, headers=headers)
+        call.path = path
+        with self._cond:
+            entry = self._files.get(file_id)
+            if entry is None:
+                status, body = 404, b"Not Found"
+            else:
+                if len(raw) != entry["length"]:
+                    self.errors.append(
+                        f"upload {file_id}: {len(raw)} bytes, announced {entry['length']}"
+                    )
+                entry["data"] = bytes(raw)
+                status, body = 200, f"OK - {len(raw)}".encode()
+            call.status = status
+            call.failed = status != 200
+            call.at = time.monotonic()
+            self.calls.append(call)
+            self._cond.notify_all()
+        _send(req, status, {"Content-Type": "text/plain"}, body)
+
+    def _files_complete_upload_external(self, args):
+        files = args.get("files")
+        if isinstance(files, str):
+            try:
+                files = json.loads(files)
+            except json.JSONDecodeError:
+                raise _Rejected("invalid_arguments", f"files: {files!r:.200}") from None
+        if not isinstance(files, list) or not files:
+            raise _Rejected("invalid_arguments", "files must be a non-empty JSON array")
+        channel = args.get("channel_id") or None
+        if channel:
+            channel = self._resolve_channel(channel)
+            if channel in self.archived:
+                raise _Rejected("is_archived", record=False)
+        done = []
+        for item in files:
+            entry = self._files.get((item or {}).get("id", ""))
+            if entry is None or entry["data"] is None:
+                raise _Rejected("invalid_arguments", f"file not uploaded: {item!r}")
+            entry.update(
+                title=item.get("title") or entry["filename"],
+                completed=True,
+                channel=channel,
+                thread_ts=args.get("thread_ts") or None,
+                initial_comment=args.get("initial_comment") or None,
+            )
+            done.append(
+                {
+                    "id": entry["id"],
+                    "name": entry["filename"],
+                    "title": entry["title"],
+                    "size": len(entry["data"]),
+                    "permalink": f"{self.workspace_url}files/{BOT_USER_ID}/{entry['id']}",
+                }
+            )
+        if channel:
+            message = {
+                "type": "message",
+                "text": args.get("initial_comment") or "",
+                "user": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "files": copy.deepcopy(done),
+                "upload": True,
+                "ts": self._next_ts(),
+            }
+            self._store(channel, message, args.get("thread_ts") or None)
+        return {"ok": True, "files": done}
 
     # ------------------------------------------------------------------ helpers
 
