@@ -597,8 +597,13 @@ def list_message(title: str, lines: list[str], empty: str) -> dict:
 
 
 def status_lines(
-    health: list[dict], configured: list[str], skipped: list[str], now: datetime
+    health: list[dict],
+    configured: list[str],
+    skipped: list[str],
+    now: datetime,
+    extras: dict[str, str] | None = None,
 ) -> list[str]:
+    """A line per source (and one per failing feed of it), then the skipped ones."""
     by_name = {h["source"]: h for h in health}
     lines = []
     for name in configured:
@@ -620,6 +625,15 @@ def status_lines(
             )
         if h.get("next_run"):
             lines[-1] += f"; next poll in {duration(parse_time(h['next_run']) - now)}"
+        if (extras or {}).get(name):
+            lines[-1] += f"; {escape_mrkdwn(extras[name])}"
+        for part in health:
+            if part["source"].startswith(f"{name} ") and part["consecutive_failures"]:
+                feed = escape_mrkdwn(part["source"][len(name) + 1 :])
+                lines.append(
+                    f"    ◦ ⚠️ feed {feed}: failing since {ago(part['failing_since'], now)}: "
+                    + escape_mrkdwn(truncate(part["last_error"] or "", 200))
+                )
     lines.extend(f"• ⏸️ {escape_mrkdwn(s)}" for s in skipped)
     return lines
 
@@ -1116,6 +1130,13 @@ def summary_blocks(
         blocks.append(_section("*Oldest unclaimed, waiting now*\n" + line))
     else:
         blocks.append(_section("*Oldest unclaimed*\nNothing is waiting for a claim. 🎉"))
+    if s.overdue_claims:
+        blocks.append(
+            _section(
+                f"*Overdue claims*\n{s.overdue_claims} claimed but still unresolved after "
+                f"{s.overdue_after_minutes} min; owners see theirs in `/mentions mine` and App Home."
+            )
+        )
     if s.top_terms:
         terms = " · ".join(f"`{escape_mrkdwn(word)}` {n}" for word, n in s.top_terms)
         blocks.append(_section("*What urgent mentions talk about*\n" + terms))

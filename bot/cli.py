@@ -443,7 +443,7 @@ def score(ctx: click.Context, file) -> None:
 def status(ctx: click.Context) -> None:
     """Each source's health: last good poll, failures, next poll."""
     from bot import blocks
-    from bot.sources import build_sources
+    from bot.sources import build_sources, status_extras
     from storage import Store
 
     settings = load_settings(ctx)
@@ -451,7 +451,11 @@ def status(ctx: click.Context) -> None:
     store.migrate()
     _, skipped = build_sources(settings)
     lines = blocks.status_lines(
-        store.health(), [s.name for s in settings.enabled_sources()], skipped, datetime.now(UTC)
+        store.health(),
+        [s.name for s in settings.enabled_sources()],
+        skipped,
+        datetime.now(UTC),
+        status_extras(settings, store),
     )
     click.echo(
         "\n".join(blocks.mrkdwn_to_terminal(line) for line in lines) or "No sources enabled."

@@ -93,6 +93,9 @@ class Pipeline:
 
         report.fetched = len(result.mentions)
         report.problems = result.problems
+        if not dry_run:
+            for part, error in result.parts.items():
+                self._part(name, part, error)
         for problem in result.problems:
             log.warning("%s: %s", name, problem)
         scored = self.score(result.mentions)
@@ -144,19 +147,47 @@ class Pipeline:
 
     # --- source health -------------------------------------------------------------------------
 
-    def _failed(self, name: str, error: str, next_run: datetime | None) -> None:
+    def _failed(
+        self,
+        name: str,
+        error: str,
+        next_run: datetime | None,
+        *,
+        source: str | None = None,
+        label: str | None = None,
+    ) -> None:
+        """Record a failed poll of `name` (a source, or one feed of it: `source` then names the
+        source); one notice when it reaches the source's failure_threshold."""
+        source = source or name
         health = self.store.poll_failed(name, error, next_run=next_run)
-        threshold = (
-            self.settings.sources[name].failure_threshold if name in self.settings.sources else 3
-        )
+        config = self.settings.sources.get(source)
+        threshold = config.failure_threshold if config else 3
         if health["consecutive_failures"] >= threshold and health.get("notice") != "failing":
             since = self._local(health["failing_since"])
-            hint = CHECK_HINTS.get(name, "check its settings")
+            hint = CHECK_HINTS.get(source, "check its settings")
+            what = label or f"*{source_label(name)}"
+            others = (
+                "The other feeds and sources are fine."
+                if label
+                else ("The other sources are fine.")
+            )
             self.poster.notice(
-                f"⚠️ *{source_label(name)} failing since {since}:* {_clean(error)}. "
-                f"Mentions from it are not coming in: {hint}. The other sources are fine."
+                f"⚠️ {what} failing since {since}:* {_clean(error)}. "
+                f"Mentions from it are not coming in: {hint}. {others}"
             )
             self.store.set_notice(name, "failing")
+
+    def _part(self, source: str, part: str, error: str | None) -> None:
+        """Health of one feed of a source: its own notices, once each way."""
+        key = f"{source} {part}"
+        label = f"*{source_label(source)} feed {escape_mrkdwn(part)}"
+        if error:
+            self._failed(key, error, None, source=source, label=label)
+            return
+        before = self.store.poll_succeeded(key, 0)
+        if before.get("notice") == "failing":
+            self.poster.notice(f"✅ {label} is back:* polling normally again.")
+            self.store.set_notice(key, None)
 
     def _succeeded(self, name: str, new: int, next_run: datetime | None) -> None:
         before = self.store.poll_succeeded(name, new, next_run=next_run)

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from bot.models import iso, parse_time, utcnow
 from storage import Store, reports
+from storage import escalation as esc_store
 
 PERIODS = ("today", "24h", "7d", "30d")
 _DAYS_BACK = {"7d": 7, "30d": 30}
@@ -185,6 +186,9 @@ class Summary:
     top_terms: tuple[tuple[str, int], ...] = ()
     days: tuple[DayFigures, ...] = ()
     previous: Summary | None = field(default=None, repr=False)
+    # Claims still unresolved after [triage] followup_minutes, as of now (not per period).
+    overdue_claims: int = 0
+    overdue_after_minutes: int = 0
 
     @property
     def sla_share(self) -> float | None:
@@ -365,7 +369,7 @@ def for_settings(
 ) -> Summary:
     """`compute` with the config's SLA, and the brand's own names left out of the terms."""
     brand = settings.brand
-    return compute(
+    summary = compute(
         store,
         period,
         sla_minutes=settings.triage.sla_minutes,
@@ -373,3 +377,6 @@ def for_settings(
         ignore_terms=(brand.name, *brand.terms, *brand.handles),
         series=series,
     )
+    followup = settings.triage.followup_minutes
+    overdue = esc_store.overdue_claims(store, now - timedelta(minutes=followup))
+    return replace(summary, overdue_claims=len(overdue), overdue_after_minutes=followup)

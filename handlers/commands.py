@@ -6,6 +6,7 @@ import json
 import logging
 
 from bot import blocks
+from bot.sources import status_extras
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,13 @@ def mentions(command, respond, context, client):
             respond(
                 blocks.list_message(
                     "Sources",
-                    blocks.status_lines(services.store.health(), configured, skipped, now)
+                    blocks.status_lines(
+                        services.store.health(),
+                        configured,
+                        skipped,
+                        now,
+                        status_extras(services.settings, services.store),
+                    )
                     + blocks.scheduler_lines(jobs, now, services.settings.digest),
                     "No sources are enabled: add a [sources.NAME] table to the config file.",
                 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import httpx
 
@@ -99,3 +100,15 @@ def build_sources(
             continue
         sources[config.name] = build_source(settings, config)
     return sources, skipped
+
+
+def status_extras(settings: Settings, store) -> dict[str, str]:
+    """Per-source facts for status lines beyond health: X's paid reads this hour."""
+    extras: dict[str, str] = {}
+    x = settings.sources.get("x")
+    if x and x.enabled:
+        reads = SourceState("x", store).get("reads", []) or []
+        now = time.time()
+        used = sum(n for at, n in reads if now - at < 3600)
+        extras["x"] = f"{used} of {x.get('max_posts_per_hour', 200)} paid reads used this hour"
+    return extras

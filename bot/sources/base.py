@@ -47,6 +47,8 @@ class FetchResult:
     mentions: list[Mention] = field(default_factory=list)
     cursors: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # skipped items, with why
+    # Sub-feeds that keep their own health (one RSS feed among several): URL -> error or None.
+    parts: dict[str, str | None] = field(default_factory=dict)
 
 
 class Source(Protocol):

@@ -62,7 +62,10 @@ class Rss:
             except SourceError as exc:
                 failures.append(exc)
                 result.problems.append(f"feed {feed} failed: {exc}")
+                if not isinstance(exc, RateLimited):  # waiting is not failing
+                    result.parts[feed] = str(exc)
                 continue
+            result.parts[feed] = None
             for mention in mentions:
                 if mention.external_id not in seen:
                     seen.add(mention.external_id)
