@@ -1134,7 +1134,8 @@ def summary_blocks(
         blocks.append(
             _section(
                 f"*Overdue claims*\n{s.overdue_claims} claimed but still unresolved after "
-                f"{s.overdue_after_minutes} min; owners see theirs in `/mentions mine` and App Home."
+                f"{s.overdue_after_minutes} min; owners see theirs in `/mentions mine` "
+                "and App Home."
             )
         )
     if s.top_terms:
