@@ -512,7 +512,8 @@ def _terminal_element(element: dict) -> str:
     if element["type"] == "overflow":
         return "[ ⋯ ]"
     label = (element.get("text") or element.get("placeholder") or {}).get("text", "")
-    return f"[ {label} ▾ ]" if element["type"].endswith("_select") else f"[ {label} ]"
+    shown = f"[ {label} ▾ ]" if element["type"].endswith("_select") else f"[ {label} ]"
+    return shown.replace(" ", "\u00a0")  # a button never breaks across lines
 
 
 def render_text(message: dict, width: int = 78) -> str:
@@ -539,6 +540,7 @@ def render_text(message: dict, width: int = 78) -> str:
                 or [""]
             )
     bar = "─" * width
+    lines = [line.replace("\u00a0", " ") for line in lines]
     return "\n".join([f"┌{bar}", *(f"│ {line}" for line in lines), f"└{bar}"])
 
 

@@ -327,6 +327,7 @@ def fetch(ctx: click.Context, once: bool, dry_run: bool, only: str | None) -> No
 @click.pass_context
 def demo(ctx: click.Context, keep: str | None) -> None:
     """The whole loop offline on bundled sample mentions: fetch, store, score, alert."""
+    from bot import replies
     from bot.config import Settings
     from bot.pipeline import Pipeline
     from bot.poster import TerminalPoster
@@ -368,6 +369,10 @@ def demo(ctx: click.Context, keep: str | None) -> None:
         click.echo("\nAn agent clicks Claim on the first alert; the card is updated in place:")
         result = store.claim(first["id"], "U0DEMOAGENT")
         click.echo(poster.render(result.mention))
+        draft = replies.first_draft(
+            result.mention, agent="Sam", brand=settings.brand.name, voice=settings.replies
+        )
+        click.echo(f"\nDraft reply opens with a first draft to edit and send:\n  {draft}")
     click.echo(
         f"\nDone: {report.fetched} mentions read, {report.matched} about {settings.brand.name}, "
         f"{report.new} stored, {report.urgent} urgent, {report.posted} alerts shown "

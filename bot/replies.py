@@ -7,6 +7,7 @@ their own account or the brand's, where the customer will see a person answering
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
@@ -116,11 +117,11 @@ def first_draft(mention: dict, *, agent: str, brand: str, voice: Voice) -> str:
         "agent": agent or "the team",
         "brand": brand,
     }
-    parts = [
-        voice.greeting.format(**values),
-        voice.template(mention.get("category") or "other").format(**values),
-        voice.signoff.format(**values),
-    ]
+    greeting = voice.greeting.format(**values).strip()
+    body = voice.template(mention.get("category") or "other").format(**values).strip()
+    if greeting.endswith(",") and re.match(r"[A-Z][a-z]", body):
+        body = body[0].lower() + body[1:]  # "Hi @dana, sorry…", but "Hi @dana, I'm…"
+    parts = [greeting, body, voice.signoff.format(**values)]
     return " ".join(p.strip() for p in parts if p.strip())
 
 

@@ -42,6 +42,7 @@ def test_demo_runs_the_whole_loop_offline(runner, tmp_path):
     assert urgent == shown and urgent >= 6
     assert out.count("[ Claim ]") == shown
     assert "Claimed by @U0DEMOAGENT" in out
+    assert "Draft reply opens with a first draft to edit and send:\n  Hi @" in out
     store = Store(tmp_path / "demo" / "demo.db")
     counts = store.counts()
     assert (counts["stored"], counts["urgent"], counts["claimed"]) == (16, urgent, 1)
