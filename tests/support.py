@@ -1,4 +1,5 @@
-"""Helpers for tests and benches: configs, signed Slack requests, block_actions payloads."""
+"""Helpers for tests and benches: configs, signed Slack requests, block_actions payloads,
+running fakes, stores and sources wired to them."""
 
 from __future__ import annotations
 
@@ -9,11 +10,33 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
+from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.signature import SignatureVerifier
+
+from bot.app import Services, build_app
+from bot.config import Settings
+from bot.pipeline import Pipeline
+from bot.poster import SlackPoster
+from bot.slack import make_client
+from storage import Store
+from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.hn import FakeHN
+from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.reddit import FakeReddit
+from tests.fakes.rss import FakeFeeds
+from tests.fakes.slack import FakeSlack
+from tests.fakes.x import FakeX
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test"
@@ -193,3 +216,177 @@ class Bot:
                 self.proc.wait()
             self.proc.stderr.close()
             self._reader.join(timeout=5)
+
+
+# ------------------------------------------------------------------ fakes and sources
+
+
+def now() -> datetime:
+    """The current UTC time to the second (the precision the platforms' timestamps keep)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def serving(fake: Any) -> Iterator[Any]:
+    """For a fixture, ``yield from serving(FakeX())``: starts the fake for the test, stops it
+    after and checks the fake itself never crashed."""
+    with fake:
+        yield fake
+        assert fake.errors == []
+
+
+class SourceMaker:
+    """Builds sources each on its own ``httpx.Client(timeout=5)`` and with a sleep recorder:
+    the seconds a source would have slept are in ``source.sleeps``. ``close()`` closes the
+    clients (the ``make_source`` fixture does it after the test)."""
+
+    def __init__(self) -> None:
+        self.made: list[Any] = []
+
+    def __call__(self, cls: type, *args: Any, **kwargs: Any) -> Any:
+        sleeps: list[float] = []
+        source = cls(*args, client=httpx.Client(timeout=5), sleep=sleeps.append, **kwargs)
+        source.sleeps = sleeps
+        self.made.append(source)
+        return source
+
+    def close(self) -> None:
+        for source in self.made:
+            source.client.close()
+
+
+def migrated_store(path: str | Path, **options: Any) -> Store:
+    """A `Store(path, **options)` with every migration applied."""
+    store = Store(path, **options)
+    store.migrate()
+    return store
+
+
+def slack_pipeline(settings: Settings, store: Store, sources: dict) -> Pipeline:
+    """A `Pipeline` over `sources` that posts through the Slack the settings point at."""
+    return Pipeline(settings, store, sources, SlackPoster(make_client(settings), store, settings))
+
+
+@dataclass
+class Platforms:
+    """Every fake a poll cycle talks to, running (see `platforms()`)."""
+
+    slack: FakeSlack
+    hn: FakeHN
+    bsky: FakeBluesky
+    masto: FakeMastodon
+    x: FakeX
+    reddit: FakeReddit
+    feeds: FakeFeeds
+
+    def env(self) -> dict[str, str]:
+        """The environment with every platform's credentials, as the fakes expect them."""
+        return {
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_API_URL": self.slack.base_url,
+            "BLUESKY_HANDLE": self.bsky.handle,
+            "BLUESKY_APP_PASSWORD": self.bsky.password,
+            "X_BEARER_TOKEN": self.x.token,
+            "REDDIT_CLIENT_ID": self.reddit.client_id,
+            "REDDIT_CLIENT_SECRET": self.reddit.client_secret,
+        }
+
+    def settings(
+        self, folder: Path, feeds: list[str], *, db_path: str | Path, **options: dict[str, Any]
+    ) -> Settings:
+        """Settings with every source pointed at its fake (RSS at `feeds`); `options` adds
+        per-source settings, e.g. ``x={"max_posts_per_hour": 500}``."""
+        sections: dict[str, dict[str, Any]] = {
+            "bluesky": {"base_url": self.bsky.url},
+            "mastodon": {"base_url": self.masto.url, "hashtags": ["acme"]},
+            "x": {"base_url": self.x.url},
+            "reddit": {"base_url": self.reddit.url, "token_url": self.reddit.token_url},
+            "rss": {"feeds": list(feeds)},
+        }
+        for name, more in options.items():
+            sections[name].update(more)
+        extra = "".join(
+            f"\n[sources.{name}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in opts.items())
+            for name, opts in sections.items()
+        )
+        return Settings.load(
+            environ=self.env(),
+            path=write_config(folder, hn_url=self.hn.base_url, extra=extra),
+            db_path=str(db_path),
+        )
+
+
+@contextmanager
+def platforms() -> Iterator[Platforms]:
+    """Start the fake Slack and a fake of every platform; stop them all after."""
+    with (
+        FakeSlack(token=BOT_TOKEN) as slack,
+        FakeHN() as hn,
+        FakeBluesky() as bsky,
+        FakeMastodon() as masto,
+        FakeX() as x,
+        FakeReddit() as reddit,
+        FakeFeeds() as feeds,
+    ):
+        yield Platforms(slack, hn, bsky, masto, x, reddit, feeds)
+
+
+# ------------------------------------------------------------- Bolt app on a fake Slack
+
+SLACK_ENV = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN")
+
+
+class BoltApp:
+    """A Bolt app built by `build_app`, its WebClient on a fake Slack (see `bolt_app()`)."""
+
+    def __init__(self, app, slack: FakeSlack, store: Store, poster: SlackPoster):
+        self.app, self.slack, self.store, self.poster = app, slack, store, poster
+
+    def request(self, body: str, content_type: str | None = None) -> BoltResponse:
+        """Dispatch `body`, signed as Slack signs it, to the app (in this process)."""
+        headers = signed_headers(body)
+        if content_type:
+            headers["Content-Type"] = content_type
+        return self.app.dispatch(BoltRequest(body=body, headers=headers))
+
+
+@contextmanager
+def bolt_app(
+    folder: Path,
+    monkeypatch: Any,
+    *,
+    harness: type[BoltApp] = BoltApp,
+    workers: int = 8,
+    store_clock: Any = None,
+    **services: Any,
+) -> Iterator[Any]:
+    """Start a fake Slack and build the app as ``mentionops run`` does: settings from
+    `write_config(folder)`, a migrated store at ``folder / "m.db"`` (on `store_clock` if
+    given), a `SlackPoster`, ``Services(**services)`` and listeners on `workers` threads.
+    Yields ``harness(app, slack, store, poster)``; on exit the listeners finish before the
+    fake Slack stops. The SLACK_* variables of the environment are removed (`monkeypatch`)."""
+    for name in SLACK_ENV:
+        monkeypatch.delenv(name, raising=False)
+    with FakeSlack(token=BOT_TOKEN) as slack:
+        settings = Settings.load(
+            environ={
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                "SLACK_API_URL": slack.base_url,
+            },
+            path=write_config(folder),
+            db_path=str(folder / "m.db"),
+        )
+        store_options = {} if store_clock is None else {"clock": store_clock}
+        store = migrated_store(settings.db_path, **store_options)
+        client = make_client(settings)
+        poster = SlackPoster(client, store, settings)
+        executor = ThreadPoolExecutor(max_workers=workers)
+        app = build_app(
+            Services(settings=settings, store=store, poster=poster, **services),
+            client,
+            executor=executor,
+        )
+        try:
+            yield harness(app, slack, store, poster)
+        finally:
+            executor.shutdown(wait=True)  # let listeners finish before the fake Slack stops

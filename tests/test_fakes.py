@@ -247,6 +247,22 @@ def test_wait_for_names_the_calls_seen(slack, client):
         slack.wait_for("chat.postMessage", timeout=0.05)
 
 
+def test_delay_and_hang_hold_answers(slack, client):
+    url = slack.base_url + "auth.test"
+    auth = {"Authorization": "Bearer xoxb-test"}
+    slack.delay("auth.test", 5)
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(url, headers=auth, timeout=0.1)
+    slack.delay("auth.test", 0)
+    slack.hang(5)
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(url, headers=auth, timeout=0.1)
+    slack.hang(0)
+    assert client.auth_test()["user_id"] == "U0BOT"
+    assert slack.paths() == ["/api/auth.test"] * 3
+    assert slack.errors == []
+
+
 # ---------------------------------------------------------------------------- HN
 
 

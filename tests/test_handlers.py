@@ -5,62 +5,31 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from slack_bolt.request import BoltRequest
 
 from bot import ids
-from bot.app import Services, build_app
-from bot.config import Settings
 from bot.models import Mention, Score
-from bot.poster import SlackPoster
-from bot.slack import make_client
-from storage import Store
-from tests.fakes.slack import FakeSlack
 from tests.support import (
     ALERT_CHANNEL,
-    BOT_TOKEN,
-    SIGNING_SECRET,
+    BoltApp,
     block_action,
+    bolt_app,
     form_body,
     signed_headers,
     slash_command,
-    write_config,
 )
 
 
 @pytest.fixture
 def bolt(tmp_path, monkeypatch):
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    with FakeSlack(token=BOT_TOKEN) as slack:
-        settings = Settings.load(
-            environ={
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": slack.base_url,
-            },
-            path=write_config(tmp_path),
-            db_path=str(tmp_path / "m.db"),
-        )
-        store = Store(settings.db_path)
-        store.migrate()
-        client = make_client(settings)
-        poster = SlackPoster(client, store, settings)
-        executor = ThreadPoolExecutor(max_workers=8)
-        app = build_app(
-            Services(settings=settings, store=store, poster=poster), client, executor=executor
-        )
-        yield Harness(app, slack, store, poster)
-        executor.shutdown(wait=True)  # let listeners finish before the fake Slack stops
+    with bolt_app(tmp_path, monkeypatch, harness=Harness) as harness:
+        yield harness
 
 
-class Harness:
-    def __init__(self, app, slack, store, poster):
-        self.app, self.slack, self.store, self.poster = app, slack, store, poster
-
+class Harness(BoltApp):
     def alert(
         self, text: str = "Acme charged me twice!", *, url: str = "https://x.com/a/1"
     ) -> dict:
@@ -81,8 +50,7 @@ class Harness:
         return self.store.mention(saved.new_ids[0])
 
     def dispatch(self, body: str) -> int:
-        response = self.app.dispatch(BoltRequest(body=body, headers=signed_headers(body)))
-        return response.status
+        return self.request(body).status
 
     def click(self, action_id: str, mention: dict | str, user: str) -> int:
         value = mention if isinstance(mention, str) else str(mention["id"])

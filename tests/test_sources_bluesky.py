@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-import httpx
 import pytest
 
 from bot.config import SourceConfig
@@ -12,45 +11,30 @@ from bot.models import Mention
 from bot.sources.base import RateLimited, SourceError
 from bot.sources.bluesky import Bluesky, _stamp
 from bot.sources.state import SourceState
-from storage import Store
 from tests.fakes.bluesky import FakeBluesky
+from tests.support import migrated_store, now, serving
 
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
 
 
 @pytest.fixture
 def fake():
-    with FakeBluesky() as fake:
-        yield fake
-        assert fake.errors == []
+    yield from serving(FakeBluesky())
 
 
 @pytest.fixture
-def make(fake):
-    made = []
-
+def make(fake, make_source):
     def make(*, password="app-pass", state=None, queries=("acme",), **config):
-        sleeps: list[float] = []
-        source = Bluesky(
+        return make_source(
+            Bluesky,
             SourceConfig("bluesky", base_url=fake.url, **config),
             queries,
             handle="acme-care.bsky.social",
             password=password,
-            client=httpx.Client(timeout=5),
-            sleep=sleeps.append,
             state=state,
         )
-        source.sleeps = sleeps
-        made.append(source)
-        return source
 
-    yield make
-    for source in made:
-        source.client.close()
-
-
-def now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    return make
 
 
 def nsids(fake) -> list[str]:
@@ -208,8 +192,7 @@ def test_wrong_app_password_names_the_variables(fake, make):
 
 
 def test_logins_are_remembered_across_restarts_and_budgeted(fake, make, tmp_path):
-    store = Store(tmp_path / "m.db")
-    store.migrate()
+    store = migrated_store(tmp_path / "m.db")
     for _ in range(10):  # ten restarts, each logging in once
         make(state=SourceState("bluesky", store)).fetch({}, now=now())
     with pytest.raises(RateLimited) as info:

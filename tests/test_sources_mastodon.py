@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import httpx
 import pytest
 
 from bot.config import SourceConfig
@@ -12,42 +11,28 @@ from bot.models import Mention
 from bot.sources.base import SourceError
 from bot.sources.mastodon import Mastodon
 from tests.fakes.mastodon import FakeMastodon
+from tests.support import now, serving
 
 TAG = "/api/v1/timelines/tag/acme"
 
 
 @pytest.fixture
 def fake():
-    with FakeMastodon(token="m-token") as fake:
-        yield fake
-        assert fake.errors == []
+    yield from serving(FakeMastodon(token="m-token"))
 
 
 @pytest.fixture
-def make(fake):
-    made = []
-
+def make(fake, make_source):
     def make(*, token=None, hashtags=("acme",), queries=("acme",)):
-        sleeps: list[float] = []
-        source = Mastodon(
+        return make_source(
+            Mastodon,
             SourceConfig("mastodon", base_url=fake.url),
             queries,
             hashtags=hashtags,
             token=token,
-            client=httpx.Client(timeout=5),
-            sleep=sleeps.append,
         )
-        source.sleeps = sleeps
-        made.append(source)
-        return source
 
-    yield make
-    for source in made:
-        source.client.close()
-
-
-def now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    return make
 
 
 def test_first_poll_reads_the_tag_timeline_as_plain_text(fake, make):

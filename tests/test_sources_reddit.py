@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import httpx
 import pytest
 
 from bot import __version__
@@ -14,22 +13,19 @@ from bot.models import Mention
 from bot.sources.base import RateLimited, SourceError
 from bot.sources.reddit import Reddit
 from tests.fakes.reddit import FakeReddit
+from tests.support import now, serving
 
 
 @pytest.fixture
 def fake():
-    with FakeReddit(client_id="rid", client_secret="rsecret") as fake:
-        yield fake
-        assert fake.errors == []
+    yield from serving(FakeReddit(client_id="rid", client_secret="rsecret"))
 
 
 @pytest.fixture
-def make(fake):
-    made = []
-
+def make(fake, make_source):
     def make(*, secret="rsecret", subreddits=(), user_agent=None):
-        sleeps: list[float] = []
-        source = Reddit(
+        return make_source(
+            Reddit,
             SourceConfig("reddit", base_url=fake.url),
             ("acme",),
             client_id="rid",
@@ -37,20 +33,9 @@ def make(fake):
             subreddits=subreddits,
             token_url=fake.token_url,
             user_agent=user_agent,
-            client=httpx.Client(timeout=5),
-            sleep=sleeps.append,
         )
-        source.sleeps = sleeps
-        made.append(source)
-        return source
 
-    yield make
-    for source in made:
-        source.client.close()
-
-
-def now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    return make
 
 
 def test_first_poll_token_search_and_whole_mention(fake, make):

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import httpx
 import pytest
 
 from bot.config import SourceConfig
@@ -13,38 +12,20 @@ from bot.models import Mention
 from bot.sources.base import SourceError
 from bot.sources.rss import Rss, unwrap_google
 from tests.fakes.rss import FakeFeeds, atom, google_alert_entry, rss
+from tests.support import now, serving
 
 
 @pytest.fixture
 def fake():
-    with FakeFeeds() as fake:
-        yield fake
-        assert fake.errors == []
+    yield from serving(FakeFeeds())
 
 
 @pytest.fixture
-def make():
-    made = []
-
+def make(make_source):
     def make(*feeds):
-        sleeps: list[float] = []
-        source = Rss(
-            SourceConfig("rss", options={"feeds": feeds}),
-            feeds,
-            client=httpx.Client(timeout=5),
-            sleep=sleeps.append,
-        )
-        source.sleeps = sleeps
-        made.append(source)
-        return source
+        return make_source(Rss, SourceConfig("rss", options={"feeds": feeds}), feeds)
 
-    yield make
-    for source in made:
-        source.client.close()
-
-
-def now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    return make
 
 
 def test_google_alerts_entry_becomes_a_plain_mention_with_the_real_link(fake, make):

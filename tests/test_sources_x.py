@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import httpx
 import pytest
 
 from bot.config import SourceConfig
@@ -13,47 +12,32 @@ from bot.models import Mention
 from bot.sources.base import RateLimited, SourceError
 from bot.sources.state import SourceState
 from bot.sources.x import X, build_query
-from storage import Store
 from tests.fakes.x import FakeX
+from tests.support import migrated_store, now, serving
 
 QUERY = '(acme OR "acme corp") -is:retweet -from:acme -from:acmesupport'
 
 
 @pytest.fixture
 def fake():
-    with FakeX(token="x-bearer") as fake:
-        yield fake
-        assert fake.errors == []
+    yield from serving(FakeX(token="x-bearer"))
 
 
 @pytest.fixture
-def make(fake):
-    made = []
-
+def make(fake, make_source):
     def make(*, token="x-bearer", cap=200, state=None, clock=time.time):
-        sleeps: list[float] = []
-        source = X(
+        return make_source(
+            X,
             SourceConfig("x", base_url=fake.url),
             ("acme", "acme corp"),
             token=token,
             handles=("acme", "acmesupport"),
             max_posts_per_hour=cap,
-            client=httpx.Client(timeout=5),
-            sleep=sleeps.append,
             state=state,
             wall_clock=clock,
         )
-        source.sleeps = sleeps
-        made.append(source)
-        return source
 
-    yield make
-    for source in made:
-        source.client.close()
-
-
-def now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    return make
 
 
 def test_query_quotes_phrases_and_excludes_own_handles():
@@ -130,8 +114,7 @@ def test_no_new_posts_keeps_the_cursor(fake, make):
 
 
 def test_read_cap_limits_max_results_and_persists_across_restarts(fake, make, tmp_path):
-    store = Store(tmp_path / "m.db")
-    store.migrate()
+    store = migrated_store(tmp_path / "m.db")
     for i in range(40):
         fake.add_tweet(f"acme {i}", created_at=now() - timedelta(seconds=100 - i))
     first = make(cap=25, state=SourceState("x", store))

@@ -7,20 +7,14 @@ import json
 import sqlite3
 import struct
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from slack_bolt.request import BoltRequest
 
 from bot import blocks, ids
-from bot.app import Services, build_app
 from bot.chart import summary_chart
-from bot.config import Settings
 from bot.models import Mention, Score
-from bot.poster import SlackPoster
-from bot.slack import make_client
 from bot.summary import (
     DayFigures,
     Period,
@@ -32,16 +26,12 @@ from bot.summary import (
     top_terms,
 )
 from storage import Store
-from tests.fakes.slack import FakeSlack
 from tests.support import (
     ALERT_CHANNEL,
-    BOT_TOKEN,
-    SIGNING_SECRET,
     block_action,
+    bolt_app,
     form_body,
-    signed_headers,
     slash_command,
-    write_config,
 )
 
 LONDON = "Europe/London"
@@ -375,36 +365,14 @@ def test_chart_is_a_png_of_the_expected_size():
 
 @pytest.fixture
 def bolt(tmp_path, monkeypatch):
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    with FakeSlack(token=BOT_TOKEN) as slack:
-        settings = Settings.load(
-            environ={
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": slack.base_url,
-            },
-            path=write_config(tmp_path),
-            db_path=str(tmp_path / "m.db"),
-        )
-        clock = Clock(NOW)
-        store = Store(settings.db_path, clock=clock)
-        store.migrate()
-        ids_ = seed(store, clock)
-        client = make_client(settings)
-        poster = SlackPoster(client, store, settings)
-        executor = ThreadPoolExecutor(max_workers=4)
-        app = build_app(
-            Services(settings=settings, store=store, poster=poster, clock=lambda: NOW),
-            client,
-            executor=executor,
-        )
+    clock = Clock(NOW)
+    with bolt_app(tmp_path, monkeypatch, workers=4, store_clock=clock, clock=lambda: NOW) as bolt:
+        ids_ = seed(bolt.store, clock)
 
         def dispatch(body: str) -> int:
-            return app.dispatch(BoltRequest(body=body, headers=signed_headers(body))).status
+            return bolt.request(body).status
 
-        yield slack, dispatch, ids_
-        executor.shutdown(wait=True)
+        yield bolt.slack, dispatch, ids_
 
 
 def test_summary_command_answers_privately_and_shares(bolt):

@@ -13,25 +13,16 @@ from functools import partial
 from types import SimpleNamespace
 
 import pytest
-from slack_bolt.request import BoltRequest
 
 from bot import blocks, ids
-from bot.app import Services, build_app
-from bot.config import Settings
 from bot.models import Mention, Score
-from bot.poster import SlackPoster
-from bot.slack import make_client
-from storage import Store
-from tests.fakes.slack import FakeSlack
 from tests.support import (
     ALERT_CHANNEL,
-    BOT_TOKEN,
-    SIGNING_SECRET,
+    BoltApp,
     block_action,
+    bolt_app,
     form_body,
-    signed_headers,
     wait_until,
-    write_config,
 )
 
 
@@ -48,10 +39,8 @@ class RecordingEscalator:
         return SimpleNamespace(ok=True, text=f"Escalated (L{level}, {severity}).")
 
 
-class World:
-    def __init__(self, app, slack, store, poster, escalator):
-        self.app, self.slack, self.store, self.poster = app, slack, store, poster
-        self.escalator = escalator
+class World(BoltApp):
+    escalator: RecordingEscalator
 
     def alert(
         self, text="Acme charged me twice!", *, source="x", author="dana", category="billing"
@@ -72,10 +61,7 @@ class World:
         return self.store.mention(saved.new_ids[0])
 
     def dispatch(self, body: str, content_type: str | None = None):
-        headers = signed_headers(body)
-        if content_type:
-            headers["Content-Type"] = content_type
-        return self.app.dispatch(BoltRequest(body=body, headers=headers))
+        return self.request(body, content_type)
 
     def click(self, action_id, m, user, **extra):
         payload = block_action(action_id, str(m["id"]), user=user, message_ts=m["ts"])
@@ -136,30 +122,11 @@ class World:
 
 @pytest.fixture
 def world(tmp_path, monkeypatch):
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    with FakeSlack(token=BOT_TOKEN) as slack:
-        slack.add_user("U0ALICE", name="alice", real_name="Alice Smith")
-        settings = Settings.load(
-            environ={
-                "SLACK_BOT_TOKEN": BOT_TOKEN,
-                "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                "SLACK_API_URL": slack.base_url,
-            },
-            path=write_config(tmp_path),
-            db_path=str(tmp_path / "m.db"),
-        )
-        store = Store(settings.db_path)
-        store.migrate()
-        client = make_client(settings)
-        poster = SlackPoster(client, store, settings)
-        escalator = RecordingEscalator()
-        executor = ThreadPoolExecutor(max_workers=8)
-        services = Services(settings=settings, store=store, poster=poster)
-        object.__setattr__(services, "escalator", escalator)
-        app = build_app(services, client, executor=executor)
-        yield World(app, slack, store, poster, escalator)
-        executor.shutdown(wait=True)
+    escalator = RecordingEscalator()
+    with bolt_app(tmp_path, monkeypatch, harness=World, escalator=escalator) as world:
+        world.slack.add_user("U0ALICE", name="alice", real_name="Alice Smith")
+        world.escalator = escalator
+        yield world
 
 
 def draft_values(text: str) -> dict:

@@ -17,19 +17,26 @@ next matching requests with a fault instead of `route`; `hang(seconds)` holds ev
 until the time passes, `hang(0)` or `stop()` (which closes hanging requests unanswered).
 `requests` records each request on arrival (before any hang or fault); `errors` holds crashes
 of the fake itself: assert it is `[]`.
+
+Hooks for fakes that need more: `record(req)` picks what `requests` keeps of a request (the
+`Recorded` itself by default), `error_body(status, message)` shapes the JSON of the default
+faults, and `serve(req)` replaces the whole hang/fault/route step (return `None` to close the
+connection without answering), for a fake with its own fault and delay rules.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
 Answer = tuple[int, dict[str, str], bytes]
@@ -46,6 +53,7 @@ class Recorded:
     query: list[tuple[str, str]]
     headers: dict[str, str]
     body: bytes = b""
+    raw_query: str = ""  # the query string as sent, undecoded
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -65,14 +73,20 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     path: str | None = None  # only requests whose path starts with this
 
-    def answer(self) -> Answer:
+    def answer(self, error_body: Callable[[int, str], Any] | None = None) -> Answer:
+        """The faulty answer; without `body`, `error_body(status, message)` gives the JSON."""
         headers = {"Content-Type": "application/json; charset=utf-8", **self.headers}
         if self.retry_after is not None:
             headers["Retry-After"] = str(self.retry_after)
         if self.body is not None:
             return self.status, headers, self.body.encode("utf-8")
         message = "Too Many Requests" if self.status == 429 else "Internal Server Error"
-        return self.status, headers, dumps({"error": message, "message": message})
+        value = (error_body or _error_body)(self.status, message)
+        return self.status, headers, dumps(value)
+
+
+def _error_body(status: int, message: str) -> Any:
+    return {"error": message, "message": message}
 
 
 def dumps(value: Any) -> bytes:
@@ -116,7 +130,7 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
-    protocol_version = "HTTP/1.0"
+    protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers after stop()
 
     def log_message(self, format, *args):  # noqa: A002 - signature from the base class
         pass
@@ -146,7 +160,7 @@ class FakeServer:
 
     # ----------------------------------------------------------------- lifecycle
 
-    def start(self):
+    def start(self) -> Self:
         if self._server is not None:
             return self
         self._stopping.clear()
@@ -175,7 +189,7 @@ class FakeServer:
         self._server = None
         self._thread = None
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -216,14 +230,17 @@ class FakeServer:
             self._hang = max(0.0, seconds)
             self._cond.notify_all()
 
-    def wait_for(self, count: int = 1, timeout: float = 5.0) -> list[Recorded]:
+    def wait_for(self, count: int = 1, timeout: float = 5.0) -> list[Any]:
+        """Block until `count` requests arrived; returns (copies of) them all.
+
+        Raises AssertionError, listing the requests seen, on timeout."""
         with self._cond:
             if not self._cond.wait_for(lambda: len(self.requests) >= count, timeout=timeout):
                 raise AssertionError(
                     f"{type(self).__name__}: expected {count} request(s) within {timeout}s, "
-                    f"got {len(self.requests)}"
+                    f"got {len(self.requests)}: {self.requests}"
                 )
-            return list(self.requests)
+            return copy.deepcopy(self.requests)
 
     def paths(self) -> list[str]:
         return [r.path for r in self.requests]
@@ -232,6 +249,29 @@ class FakeServer:
 
     def route(self, req: Recorded) -> Answer:
         raise NotImplementedError
+
+    def record(self, req: Recorded) -> Any:
+        """What `requests` keeps of a request: the `Recorded` itself unless overridden."""
+        return req
+
+    def error_body(self, status: int, message: str) -> Any:
+        """The JSON of a fault without a `body` (and of other errors a fake builds)."""
+        return _error_body(status, message)
+
+    def serve(self, req: Recorded) -> Answer | None:
+        """Answer a recorded request: hang, then a pending fault or `route`. `None` closes the
+        connection without answering (the fake is stopping)."""
+        with self._cond:
+            if self._hold():
+                return None
+            fault = self._take_fault(req.path)
+            if fault is not None:
+                return fault.answer(self.error_body)
+            try:
+                return self.route(req)
+            except Exception:
+                self.errors.append(f"{type(self).__name__} crashed:\n" + traceback.format_exc())
+                return json_response({"error": "FakeCrashed"}, status=500)
 
     # ------------------------------------------------------------ HTTP plumbing
 
@@ -243,6 +283,17 @@ class FakeServer:
         with self._cond:
             self._in_flight -= 1
             self._cond.notify_all()
+
+    def _hold(self) -> bool:
+        """Wait out `hang` (call with `_cond` held): until its time passes, `hang(0)` or
+        `stop()`. True when the fake is stopping (the request must close unanswered)."""
+        deadline = time.monotonic() + self._hang
+        while self._hang and not self._stopping.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._cond.wait(min(remaining, 0.05))
+        return self._stopping.is_set()
 
     def _take_fault(self, path: str) -> Fault | None:
         for fault in self._faults:
@@ -263,28 +314,14 @@ class FakeServer:
             query=query,
             headers={k.lower(): v for k, v in handler.headers.items()},
             body=body,
+            raw_query=split.query,
         )
         with self._cond:
-            self.requests.append(req)
+            self.requests.append(self.record(req))
             self._cond.notify_all()
-            deadline = time.monotonic() + self._hang
-            while self._hang and not self._stopping.is_set():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._cond.wait(min(remaining, 0.05))
-            if self._stopping.is_set():
-                return  # close without answering
-            fault = self._take_fault(split.path)
-            if fault is not None:
-                answer = fault.answer()
-            else:
-                try:
-                    answer = self.route(req)
-                except Exception:
-                    self.errors.append(f"{type(self).__name__} crashed:\n" + traceback.format_exc())
-                    answer = json_response({"error": "FakeCrashed"}, status=500)
-        send(handler, *answer)
+        answer = self.serve(req)
+        if answer is not None:
+            send(handler, *answer)
 
 
 def send(handler: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes):

@@ -23,17 +23,12 @@ import itertools
 import json
 import math
 import re
-import sys
-import threading
 import time
-import traceback
-from collections import deque
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes._server import Answer, FakeServer, Recorded, json_response
 
 API_PREFIX = "/api/v1"
 DEFAULT_HITS_PER_PAGE = 20
@@ -72,130 +67,32 @@ def created_at(epoch: int) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-@dataclass
-class _Fault:
-    status: int
-    retry_after: int | None
-    body: str | None
-
-    def answer(self) -> tuple[int, dict[str, str], bytes]:
-        headers = {"Content-Type": "application/json; charset=utf-8"}
-        if self.retry_after is not None:
-            headers["Retry-After"] = str(self.retry_after)
-        if self.body is not None:
-            return self.status, headers, self.body.encode("utf-8")
-        message = "Too Many Requests" if self.status == 429 else "Internal Server Error"
-        return self.status, headers, _json({"message": message, "status": self.status})
-
-
 class _BadRequest(Exception):
     pass
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, fake: FakeHN):
-        self.fake = fake
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def process_request(self, request, client_address):
-        self.fake._request_started()
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self.fake._request_finished()
-            raise
-
-    def process_request_thread(self, request, client_address):
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.fake._request_finished()
-
-    def handle_error(self, request, client_address):
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            return
-        self.fake.errors.append("fake HN crashed:\n" + traceback.format_exc())
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.0"
-
-    def log_message(self, format, *args):  # noqa: A002 - signature from the base class
-        pass
-
-    def do_GET(self):
-        self.server.fake._handle(self)
-
-
-class FakeHN:
+class FakeHN(FakeServer):
     """A fake ``https://hn.algolia.com/api/v1``; see the module docstring.
 
     ``requests`` holds the query parameters of every request received (recorded on arrival,
     before any hang or fault); ``errors`` any crash of the fake itself (assert it is ``[]``).
+    Lifecycle, ``fail_next``, ``hang`` and ``wait_for`` come from :class:`FakeServer`; faults
+    without a ``body`` answer Algolia's ``{"message": "Too Many Requests", "status": 429}``
+    (``Retry-After: 1`` unless ``retry_after``) or ``{"message": "Internal Server Error", ...}``.
     """
 
+    requests: list[dict[str, str]]
+
     def __init__(self, *, pagination_limit: int = 1000):
+        super().__init__()
         self.pagination_limit = pagination_limit
-        self.requests: list[dict[str, str]] = []
-        self.errors: list[str] = []
         self._hits: list[dict[str, Any]] = []
         self._ids = itertools.count(40_000_000)
-        self._faults: deque[_Fault] = deque()
-        self._hang = 0.0
-        self._lock = threading.RLock()
-        self._cond = threading.Condition(self._lock)
-        self._stopping = threading.Event()
-        self._in_flight = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self.port: int | None = None
-
-    # ----------------------------------------------------------------- lifecycle
-
-    def start(self) -> FakeHN:
-        if self._server is not None:
-            return self
-        self._stopping.clear()
-        self._server = _Server(self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"FakeHN:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._stopping.set()  # wakes hanging requests, which then close without answering
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        with self._cond:
-            self._cond.wait_for(lambda: self._in_flight == 0, timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> FakeHN:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
         """``http://127.0.0.1:PORT/api/v1`` (no trailing slash, like the real base URL)."""
-        if self.port is None:
-            raise RuntimeError("FakeHN is not started")
-        return f"http://127.0.0.1:{self.port}{API_PREFIX}"
+        return self.url + API_PREFIX
 
     # ---------------------------------------------------------------------- data
 
@@ -291,88 +188,27 @@ class FakeHN:
             self._faults.clear()
             self._hang = 0.0
 
-    # ----------------------------------------------------------- fault injection
+    # ------------------------------------------------------------------ routing
 
-    def fail_next(
-        self,
-        status: int | None = None,
-        *,
-        retry_after: int | None = None,
-        body: str | None = None,
-        times: int = 1,
-    ) -> None:
-        """Make the next ``times`` requests fail, in order.
+    def record(self, req: Recorded) -> dict[str, str]:
+        return dict(req.params)
 
-        - ``fail_next()`` / ``fail_next(status=429)``: HTTP 429 with ``Retry-After: 1``
-          (or ``retry_after``) and ``{"message": "Too Many Requests", "status": 429}``.
-        - ``fail_next(status=500)``: HTTP 500 ``{"message": "Internal Server Error", ...}``.
-        - ``fail_next(body="not json{")``: HTTP 200 (or ``status``) with that raw body.
-        """
-        if status is None:
-            status = 200 if body is not None else 429
-        if status == 429 and retry_after is None:
-            retry_after = 1
-        with self._lock:
-            self._faults.extend([_Fault(status, retry_after, body)] * times)
+    def error_body(self, status: int, message: str) -> dict[str, Any]:
+        return {"message": message, "status": status}
 
-    def hang(self, seconds: float) -> None:
-        """Wait ``seconds`` before answering every request, until ``hang(0)``."""
-        with self._cond:
-            self._hang = max(0.0, seconds)
-            self._cond.notify_all()
+    def route(self, req: Recorded) -> Answer:
+        if req.method != "GET":
+            return 501, {"Content-Type": "text/plain"}, b"Unsupported method"
+        return self._search(req.path, req.params, req.raw_query)
 
-    def wait_for(self, count: int = 1, timeout: float = 5.0) -> list[dict[str, str]]:
-        """Block until ``count`` requests arrived; returns them all (AssertionError on timeout)."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: len(self.requests) >= count, timeout=timeout):
-                raise AssertionError(
-                    f"FakeHN: expected {count} request(s) within {timeout}s, "
-                    f"got {len(self.requests)}: {self.requests}"
-                )
-            return copy.deepcopy(self.requests)
-
-    # ------------------------------------------------------------ HTTP plumbing
-
-    def _request_started(self) -> None:
-        with self._cond:
-            self._in_flight += 1
-
-    def _request_finished(self) -> None:
-        with self._cond:
-            self._in_flight -= 1
-            self._cond.notify_all()
-
-    def _handle(self, req: _Handler) -> None:
-        split = urlsplit(req.path)
-        params = dict(parse_qsl(split.query, keep_blank_values=True))
-        with self._cond:
-            self.requests.append(dict(params))
-            self._cond.notify_all()
-            deadline = time.monotonic() + self._hang
-            # hang until the deadline, hang(0) or stop(), whichever comes first
-            while self._hang and not self._stopping.is_set():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._cond.wait(min(remaining, 0.05))
-            if self._stopping.is_set():
-                return  # close without answering
-            fault = self._faults.popleft() if self._faults else None
-            if fault is not None:
-                status, headers, body = fault.answer()
-            else:
-                status, headers, body = self._search(split.path, params, split.query)
-        _send(req, status, headers, body)
-
-    def _search(self, path: str, params: dict[str, str], raw_query: str):
-        headers = {"Content-Type": "application/json; charset=utf-8"}
+    def _search(self, path: str, params: dict[str, str], raw_query: str) -> Answer:
         if path not in (f"{API_PREFIX}/search_by_date", f"{API_PREFIX}/search"):
-            return 404, headers, _json({"message": "Not Found", "status": 404})
+            return json_response(self.error_body(404, "Not Found"), status=404)
         try:
             response = self._answer(path, params, raw_query)
         except _BadRequest as exc:
-            return 400, headers, _json({"message": str(exc), "status": 400})
-        return 200, headers, _json(response)
+            return json_response(self.error_body(400, str(exc)), status=400)
+        return json_response(response)
 
     def _answer(self, path: str, params: dict[str, str], raw_query: str) -> dict[str, Any]:
         query = params.get("query", "")
@@ -417,22 +253,6 @@ class FakeHN:
 
 
 # ---------------------------------------------------------------------- functions
-
-
-def _json(value: Any) -> bytes:
-    return json.dumps(value).encode("utf-8")
-
-
-def _send(req: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
-    try:
-        req.send_response(status)
-        for name, value in headers.items():
-            req.send_header(name, value)
-        req.send_header("Content-Length", str(len(body)))
-        req.end_headers()
-        req.wfile.write(body)
-    except (ConnectionError, TimeoutError):
-        pass  # the client gave up (e.g. its timeout in a test)
 
 
 def _int_param(params: dict[str, str], name: str, default: int) -> int:

@@ -21,20 +21,19 @@ import base64
 import copy
 import itertools
 import json
-import sys
-import threading
 import time
 import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
+
+from tests.fakes._server import Answer, FakeServer, Recorded, dumps
 
 TEAM_ID = "T0TEAM"
 BOT_USER_ID = "U0BOT"
@@ -123,56 +122,14 @@ class _Rejected(Exception):
         self.record = record
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = False
-
-    def __init__(self, fake: FakeSlack):
-        self.fake = fake
-        super().__init__(("127.0.0.1", 0), _Handler)
-
-    def process_request(self, request, client_address):
-        self.fake._request_started()
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self.fake._request_finished()
-            raise
-
-    def process_request_thread(self, request, client_address):
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self.fake._request_finished()
-
-    def handle_error(self, request, client_address):
-        exc = sys.exc_info()[1]
-        if isinstance(exc, (ConnectionError, TimeoutError)):
-            return  # the client went away (a timeout in a test): not the fake's fault
-        self.fake._record_error("fake slack crashed:\n" + traceback.format_exc())
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.0"  # one request per connection: nothing lingers after stop()
-
-    def log_message(self, format, *args):  # noqa: A002 - signature from the base class
-        pass
-
-    def do_GET(self):
-        self.server.fake._handle(self)
-
-    def do_POST(self):
-        self.server.fake._handle(self)
-
-
-class FakeSlack:
+class FakeSlack(FakeServer):
     """A fake Slack Web API on ``127.0.0.1``; see the module docstring.
 
     Public state (read under no lock is fine for assertions once the client has its answer):
     ``calls`` (every :class:`Call`), ``errors`` (one line per payload refused as malformed, and
     any crash of the fake itself: assert it is ``[]``), ``archived`` (channel ids answered with
-    ``is_archived``).
+    ``is_archived``). Lifecycle, ``hang`` and the raw ``requests`` come from
+    :class:`FakeServer`; faults and delays are per API method (``fail_next``, ``delay``).
     """
 
     def __init__(
@@ -182,19 +139,13 @@ class FakeSlack:
         clock: Callable[[], float] = time.time,
         team_domain: str = "acme",
     ):
+        super().__init__()
         self.token = token
         self.clock = clock
         self.workspace_url = f"https://{team_domain}.slack.com/"
         self.calls: list[Call] = []
-        self.errors: list[str] = []
         self.archived: set[str] = set()
-        self._lock = threading.RLock()
-        self._cond = threading.Condition(self._lock)
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self._in_flight = 0
-        self._faults: dict[str, deque[_Fault]] = {}
+        self._method_faults: dict[str, deque[_Fault]] = {}
         self._delays: dict[str, float] = {}
         self._channels: dict[str, dict[str, dict[str, Any]]] = {}
         self._ephemerals: list[dict[str, Any]] = []
@@ -205,50 +156,12 @@ class FakeSlack:
         self._last_micros = 0
         self._view_seq = 0
         self._hashes = itertools.count(0x5A17)
-        self.port: int | None = None
 
-    # ----------------------------------------------------------------- lifecycle
-
-    def start(self) -> FakeSlack:
-        if self._server is not None:
-            return self
-        self._stopping.clear()
-        self._server = _Server(self)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"FakeSlack:{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        if server is None:
-            return
-        self._stopping.set()  # wakes delayed answers, which then close without answering
-        server.shutdown()
-        server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-        with self._cond:
-            self._cond.wait_for(lambda: self._in_flight == 0, timeout=5)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> FakeSlack:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    # ---------------------------------------------------------------------- URLs
 
     @property
     def root_url(self) -> str:
-        if self.port is None:
-            raise RuntimeError("FakeSlack is not started")
-        return f"http://127.0.0.1:{self.port}/"
+        return self.url + "/"
 
     @property
     def base_url(self) -> str:
@@ -283,7 +196,7 @@ class FakeSlack:
             retry_after = 1
         fault = _Fault(status=status, error=error, retry_after=retry_after)
         with self._lock:
-            self._faults.setdefault(method, deque()).extend([fault] * times)
+            self._method_faults.setdefault(method, deque()).extend([fault] * times)
 
     def delay(self, method: str, seconds: float) -> None:
         """Answer every call to ``method`` ("*": any) ``seconds`` late; 0 clears it."""
@@ -307,16 +220,34 @@ class FakeSlack:
         **extra: Any,
     ) -> dict[str, Any]:
         """Register a user for ``users.info``; returns the user object it will answer."""
-        user = _user_object(
-            user_id,
-            name=name,
-            real_name=real_name,
-            display_name=display_name,
-            is_bot=is_bot,
-            deleted=deleted,
-            tz=tz,
-            tz_offset=tz_offset,
-        )
+        name = name or f"user_{user_id.lower()}"
+        real_name = real_name if real_name is not None else f"User {user_id}"
+        display_name = display_name if display_name is not None else name
+        first, _, last = real_name.partition(" ")
+        user: dict[str, Any] = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": name,
+            "deleted": deleted,
+            "real_name": real_name,
+            "tz": tz,
+            "tz_label": tz,
+            "tz_offset": tz_offset,
+            "is_admin": False,
+            "is_owner": False,
+            "is_bot": is_bot,
+            "is_app_user": False,
+            "updated": 1764140000,
+            "profile": {
+                "display_name": display_name,
+                "display_name_normalized": display_name,
+                "real_name": real_name,
+                "real_name_normalized": real_name,
+                "first_name": first,
+                "last_name": last,
+                "team": TEAM_ID,
+            },
+        }
         user.update(extra)
         with self._lock:
             self._users[user_id] = user
@@ -441,58 +372,41 @@ class FakeSlack:
 
     # ------------------------------------------------------------ HTTP plumbing
 
-    def _request_started(self) -> None:
-        with self._cond:
-            self._in_flight += 1
-
-    def _request_finished(self) -> None:
-        with self._cond:
-            self._in_flight -= 1
-            self._cond.notify_all()
-
-    def _record_error(self, message: str) -> None:
-        with self._lock:
-            self.errors.append(message)
-
-    def _handle(self, req: _Handler) -> None:
-        split = urlsplit(req.path)
-        path = split.path
-        headers = {k.lower(): v for k, v in req.headers.items()}
-        length = int(headers.get("content-length") or 0)
-        raw = req.rfile.read(length) if length else b""
-
+    def serve(self, req: Recorded) -> Answer | None:
+        """Slack's own rules in place of the base's fault/route step: Web API methods under
+        /api/ (per-method ``delay`` and ``fail_next``, then auth and the method itself, each
+        recorded in ``calls``), POSTs to response URLs and file upload URLs; else 404."""
+        path = req.path
         if path.startswith("/api/") and len(path) > len("/api/"):
             method = path[len("/api/") :]
-        elif path.startswith("/response_url/") and req.command == "POST":
+        elif path.startswith("/response_url/") and req.method == "POST":
             method = "response_url"
-        elif path.startswith("/upload/") and req.command == "POST":
-            self._upload(req, path, headers, raw)  # files_upload_v2 step 2: the raw bytes
-            return
+        elif path.startswith("/upload/") and req.method == "POST":
+            return self._upload(req)  # files_upload_v2 step 2: the raw bytes
         else:
-            _send(req, 404, {"Content-Type": "text/plain"}, b"Not Found")
-            return
-
-        with self._lock:
-            wait = self._delays.get(method, self._delays.get("*", 0.0))
-        if wait and self._stopping.wait(wait):
-            return  # stopped while waiting: close without answering
+            return 404, {"Content-Type": "text/plain"}, b"Not Found"
 
         with self._cond:
-            status, extra_headers, body, call = self._answer(
-                req.command, path, split.query, raw, headers, method
-            )
+            if self._hold():
+                return None  # stopped during hang(): close without answering
+            wait = self._delays.get(method, self._delays.get("*", 0.0))
+        if wait and self._stopping.wait(wait):
+            return None  # stopped while waiting: close without answering
+
+        with self._cond:
+            status, extra_headers, body, call = self._answer(req, method)
             self.calls.append(call)
             self._cond.notify_all()
 
-        out = json.dumps(body).encode("utf-8")
         extra_headers.setdefault("Content-Type", "application/json; charset=utf-8")
-        _send(req, status, extra_headers, out)
+        return status, extra_headers, dumps(body)
 
-    def _answer(self, http_method, path, query, raw, headers, method):
-        call = Call(method=method, args={}, headers=headers, path=path, http_method=http_method)
-        fault = self._take_fault(method)
+    def _answer(self, req: Recorded, method: str):
+        headers = req.headers
+        call = Call(method=method, args={}, headers=headers, path=req.path, http_method=req.method)
+        fault = self._take_method_fault(method)
         try:
-            call.args = _decode_args(query, raw, headers.get("content-type", ""))
+            call.args = _decode_args(req.raw_query, req.body, headers.get("content-type", ""))
         except ValueError as exc:
             if fault is None:
                 self.errors.append(f"{method}: undecodable body: {exc}")
@@ -524,9 +438,9 @@ class FakeSlack:
         call.at = time.monotonic()
         return status, dict(extra), body, call
 
-    def _take_fault(self, method: str) -> _Fault | None:
+    def _take_method_fault(self, method: str) -> _Fault | None:
         for key in (method, "*"):
-            queue = self._faults.get(key)
+            queue = self._method_faults.get(key)
             if queue:
                 return queue.popleft()
         return None
@@ -746,7 +660,7 @@ class FakeSlack:
         if user is None:
             if user_id[:1] not in ("U", "W"):
                 raise _Rejected("user_not_found", record=False)
-            user = _user_object(user_id)
+            return {"ok": True, "user": self.add_user(user_id)}  # as if it always existed
         return {"ok": True, "user": copy.deepcopy(user)}
 
     def _views_open(self, args):
@@ -808,11 +722,16 @@ class FakeSlack:
         }
         return {"ok": True, "upload_url": f"{self.root_url}upload/{file_id}", "file_id": file_id}
 
-    def _upload(self, req, path: str, headers: dict[str, str], raw: bytes) -> None:
+    def _upload(self, req: Recorded) -> Answer:
         """POST /upload/<file id>: no token (the URL is the secret), answers `OK - <bytes>`."""
-        file_id = path[len("/upload/") :]
-        call = Call(method="upload", args={"file_id": file_id, "bytes": len(raw)}, headers=headers)
-        call.path = path
+        file_id = req.path[len("/upload/") :]
+        raw = req.body
+        call = Call(
+            method="upload",
+            args={"file_id": file_id, "bytes": len(raw)},
+            headers=req.headers,
+            path=req.path,
+        )
         with self._cond:
             entry = self._files.get(file_id)
             if entry is None:
@@ -829,7 +748,7 @@ class FakeSlack:
             call.at = time.monotonic()
             self.calls.append(call)
             self._cond.notify_all()
-        _send(req, status, {"Content-Type": "text/plain"}, body)
+        return status, {"Content-Type": "text/plain"}, body
 
     def _files_complete_upload_external(self, args):
         files = args.get("files")
@@ -1022,18 +941,6 @@ class FakeSlack:
 # ---------------------------------------------------------------------- functions
 
 
-def _send(req: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
-    try:
-        req.send_response(status)
-        for name, value in headers.items():
-            req.send_header(name, value)
-        req.send_header("Content-Length", str(len(body)))
-        req.end_headers()
-        req.wfile.write(body)
-    except (ConnectionError, TimeoutError):
-        pass  # the client gave up (e.g. its timeout in a test)
-
-
 def _decode_args(query: str, raw: bytes, content_type: str) -> dict[str, Any]:
     args: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
     if raw:
@@ -1053,47 +960,6 @@ def _decode_args(query: str, raw: bytes, content_type: str) -> dict[str, Any]:
             except json.JSONDecodeError:
                 pass  # left as sent: the checks reject it
     return args
-
-
-def _user_object(
-    user_id: str,
-    *,
-    name: str | None = None,
-    real_name: str | None = None,
-    display_name: str | None = None,
-    is_bot: bool = False,
-    deleted: bool = False,
-    tz: str = "Europe/London",
-    tz_offset: int = 0,
-) -> dict[str, Any]:
-    name = name or f"user_{user_id.lower()}"
-    real_name = real_name if real_name is not None else f"User {user_id}"
-    display_name = display_name if display_name is not None else name
-    first, _, last = real_name.partition(" ")
-    return {
-        "id": user_id,
-        "team_id": TEAM_ID,
-        "name": name,
-        "deleted": deleted,
-        "real_name": real_name,
-        "tz": tz,
-        "tz_label": tz,
-        "tz_offset": tz_offset,
-        "is_admin": False,
-        "is_owner": False,
-        "is_bot": is_bot,
-        "is_app_user": False,
-        "updated": 1764140000,
-        "profile": {
-            "display_name": display_name,
-            "display_name_normalized": display_name,
-            "real_name": real_name,
-            "real_name_normalized": real_name,
-            "first_name": first,
-            "last_name": last,
-            "team": TEAM_ID,
-        },
-    }
 
 
 def _format_micros(micros: int) -> str:
