@@ -8,6 +8,7 @@ channel's history by its message metadata before anything is posted again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Callable
@@ -52,16 +53,27 @@ class SlackPoster:
         """Post every pending alert, oldest first; returns how many were posted."""
         posted = 0
         with self._flush_lock:
-            for row in self.store.outbox("pending"):
-                if self.send(row["mention_id"], row["channel"]):
-                    posted += 1
+            pending = self.store.outbox("pending")
+            storm = self._storm_thread() if pending else None
+            for row in pending:
+                # During a storm an alert is a reply under the storm message (bot/storm.py).
+                if storm and storm["channel"] == row["channel"]:
+                    sent = self.send(row["mention_id"], row["channel"], thread_ts=storm["ts"])
+                else:
+                    sent = self.send(row["mention_id"], row["channel"])
+                posted += bool(sent)
         return posted
 
-    def send(self, mention_id: int, channel: str) -> bool:
+    def send(self, mention_id: int, channel: str, *, thread_ts: str | None = None) -> bool:
         if not self.store.begin_send(mention_id):
             return False  # someone else is sending it, or it was sent
-        mention = self.store.mention(mention_id)
+        if thread_ts:
+            self.store.set_outbox_thread(mention_id, thread_ts)  # where reconcile must look
+        # Rendered as it will be once this post is saved: an open alert with its buttons.
+        mention = {**self.store.mention(mention_id), "status": "posted"}
         message = blocks.alert_message(mention, self.clock(), sla_minutes=self.sla_minutes(mention))
+        if thread_ts:
+            message["thread_ts"] = thread_ts
         try:
             response = self.client.chat_postMessage(channel=channel, **message)
         except SlackApiError as exc:
@@ -103,7 +115,12 @@ class SlackPoster:
         for row in self.store.outbox("sending"):
             if parse_time(row["updated_at"]) > cutoff:
                 continue
-            ts = self._find_in_history(row["channel"], row["mention_id"], row["created_at"])
+            ts = None
+            if row.get("thread_ts"):
+                # Threaded under a storm message: conversations.history does not list replies.
+                ts = self._find_in_thread(row["channel"], row["thread_ts"], row["mention_id"])
+            if not ts:
+                ts = self._find_in_history(row["channel"], row["mention_id"], row["created_at"])
             if ts:
                 self.store.mark_sent(row["mention_id"], row["channel"], ts)
                 found += 1
@@ -114,6 +131,7 @@ class SlackPoster:
             log.info(
                 "Reconciled interrupted alerts: %s already in Slack, %s to post", found, requeued
             )
+        self._reconcile_storms(cutoff)
         return {"found": found, "requeued": requeued}
 
     def _find_in_history(self, channel: str, mention_id: int, created_at: str) -> str | None:
@@ -133,6 +151,135 @@ class SlackPoster:
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
             if not response.get("has_more") or not cursor:
                 return None
+
+    def _find_in_thread(self, channel: str, thread_ts: str, mention_id: int) -> str | None:
+        cursor = None
+        while True:
+            try:
+                response = self.client.conversations_replies(
+                    channel=channel,
+                    ts=thread_ts,
+                    limit=200,
+                    include_all_metadata=True,
+                    cursor=cursor,
+                )
+            except SlackApiError as exc:
+                error = exc.response.get("error")
+                log.warning("Could not read storm thread %s: %s", thread_ts, error)
+                return None
+            for message in response.get("messages", []):
+                if message.get("ts") != thread_ts and is_alert_for(message, mention_id):
+                    return message["ts"]
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not response.get("has_more") or not cursor:
+                return None
+
+    # --- storm mode (bot/storm.py) -------------------------------------------------------------
+
+    def _storm_thread(self) -> dict | None:
+        """The open storm whose message alerts are threaded under, posting that message first
+        if it is not in Slack yet; None when there is no storm (or its message could not be
+        posted: the alerts then go to the channel, nothing waits on it)."""
+        storm = self.store.open_storm()
+        if storm is None:
+            return None
+        if storm["msg_state"] == "pending" and self.store.storm_begin_post(storm["id"]):
+            self._post_storm(storm)
+            storm = self.store.storm(storm["id"])
+        return storm if storm and storm["msg_state"] == "sent" and storm["ts"] else None
+
+    def _storm_message(self, storm: dict) -> dict:
+        from bot.storm import WINDOW, WINDOW_MINUTES
+        from bot.summary import top_terms
+
+        brand = self.settings.brand
+        terms = top_terms(
+            self.store.storm_texts(storm, WINDOW),
+            ignore=(brand.name, *brand.terms, *brand.handles),
+            limit=3,
+        )
+        return blocks.storm_message(
+            storm,
+            now=self.clock(),
+            tz=self.settings.tz,
+            terms=[t for t, _ in terms],
+            threaded=len(self.store.storm_alerts(storm)),
+            window_minutes=WINDOW_MINUTES,
+        )
+
+    def _post_storm(self, storm: dict) -> None:
+        message = self._storm_message(storm)
+        try:
+            response = self.client.chat_postMessage(channel=storm["channel"], **message)
+        except SlackApiError as exc:
+            if exc.response.status_code >= 500:
+                log.error("Storm message: Slack answered HTTP %s", exc.response.status_code)
+                return  # it may have posted: reconcile looks for it
+            error = exc.response.get("error", "unknown_error")
+            log.error("Slack refused the storm message: %s%s", error, _hint(error))
+            self.store.storm_post_failed(storm["id"])
+            return
+        except Exception:
+            log.exception("Posting the storm message: outcome unknown, will check Slack")
+            return
+        self.store.storm_posted(storm["id"], response["ts"])
+        self.store.storm_shown(storm["id"], _shown(storm, message))
+
+    def storm_sync(self) -> int:
+        """Edit storm messages whose figures changed (the open one; a closed one once, to say
+        it is over). The pipeline calls this once a poll, so a storm message is edited at most
+        once a poll. Returns how many were edited."""
+        edited = 0
+        for storm in self.store.storms("sent"):
+            if not storm["is_open"] and (storm["shown"] or "").startswith("closed:"):
+                continue
+            message = self._storm_message(storm)
+            shown = _shown(storm, message)
+            if shown == storm["shown"]:
+                continue
+            message.pop("unfurl_links")
+            message.pop("unfurl_media")
+            try:
+                self.client.chat_update(channel=storm["channel"], ts=storm["ts"], **message)
+            except SlackApiError as exc:
+                log.warning("Could not update the storm message: %s", exc.response.get("error"))
+                continue
+            self.store.storm_shown(storm["id"], shown)
+            edited += 1
+        return edited
+
+    def _reconcile_storms(self, cutoff: datetime) -> None:
+        """A storm message left `sending` (a crash mid-post): find it by its metadata, or
+        post it again."""
+        for storm in self.store.storms("sending"):
+            if parse_time(storm["updated_at"]) > cutoff:
+                continue
+            oldest = (parse_time(storm["started_at"]) - HISTORY_MARGIN).timestamp()
+            ts = None
+            cursor = None
+            while ts is None:
+                response = self.client.conversations_history(
+                    channel=storm["channel"],
+                    oldest=f"{oldest:.6f}",
+                    limit=200,
+                    include_all_metadata=True,
+                    cursor=cursor,
+                )
+                for message in response.get("messages", []):
+                    meta = message.get("metadata") or {}
+                    payload = meta.get("event_payload") or {}
+                    if meta.get("event_type") == ids.STORM_EVENT_TYPE and str(
+                        payload.get("storm_id")
+                    ) == str(storm["id"]):
+                        ts = message["ts"]
+                        break
+                cursor = (response.get("response_metadata") or {}).get("next_cursor")
+                if not response.get("has_more") or not cursor:
+                    break
+            if ts:
+                self.store.storm_posted(storm["id"], ts)
+            else:
+                self.store.storm_post_failed(storm["id"])
 
     # --- updates after an action ---------------------------------------------------------------
 
@@ -294,6 +441,12 @@ class TerminalPoster:
     def notice(self, text: str) -> str | None:
         self.echo(f"[notice] {blocks.mrkdwn_to_terminal(text)}")
         return None
+
+
+def _shown(storm: dict, message: dict) -> str:
+    """What a storm message shows, in short: it is edited only when this changes."""
+    state = "closed" if storm.get("ended_at") else "open"
+    return f"{state}:{hashlib.sha1(message['text'].encode()).hexdigest()[:16]}"
 
 
 def card_sla(settings: Settings, mention: dict) -> int:

@@ -85,6 +85,12 @@ def test_poll_post_claim_and_shutdown(world):
         row = wait_until(lambda: (m := store.mention(mention_id))["status"] == "posted" and m)
         assert (row["external_id"], row["status"], row["ts"]) == ("9001", "posted", ts)
         assert "charged me twice" in json.dumps(post.args["blocks"])
+        first_card = [b for b in post.args["blocks"] if b["type"] == "actions"][0]
+        assert [e["action_id"] for e in first_card["elements"]][:3] == [
+            ids.CLAIM,
+            ids.DRAFT,
+            ids.ESCALATE,
+        ]
 
         health = httpx.get(f"{bot.url}/healthz", timeout=5)
         assert health.status_code == 200

@@ -86,6 +86,15 @@ def test_urgent_mention_posted_once_calm_one_stored(setup):
     posts = slack.calls_to("chat.postMessage")
     assert len(posts) == 1
     assert posts[0].args["metadata"]["event_payload"]["mention_id"] == 1
+    # The card arrives ready to act on: Claim, Draft reply, Escalate, Open post and the menu.
+    actions = [b for b in posts[0].args["blocks"] if b["type"] == "actions"][0]
+    assert [e["action_id"] for e in actions["elements"]] == [
+        ids.CLAIM,
+        ids.DRAFT,
+        ids.ESCALATE,
+        ids.OPEN_POST,
+        ids.MORE,
+    ]
     rows = {r["external_id"]: r["status"] for r in [store.mention(1), store.mention(2)]}
     assert rows == {"1": "posted", "2": "new"}
     # A second poll sees the same hits again (overlap window): nothing new, nothing re-posted.
