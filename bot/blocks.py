@@ -1238,3 +1238,64 @@ def scheduler_lines(jobs: dict[str, str | None], now: datetime, digest=None) -> 
         else:
             lines.append("• 📬 Digest: off (add a [digest] table to the config file)")
     return lines
+
+
+# --- storm mode ------------------------------------------------------------------------------
+
+
+def _times(ratio: float) -> str:
+    return f"{ratio:.0f}×" if ratio >= 10 else f"{ratio:.1f}".removesuffix(".0") + "×"
+
+
+def storm_message(
+    storm: dict,
+    *,
+    now: datetime,
+    tz,
+    terms: list[str] | tuple[str, ...] = (),
+    threaded: int = 0,
+    window_minutes: int = 10,
+) -> dict:
+    """The one channel message of a storm: urgent alerts are threaded under it while it lasts.
+    Open: the rate against normal, the top terms and since when; closed: how many and when.
+    `terms` come from customers' posts and are escaped here."""
+    started = parse_time(storm["started_at"]).astimezone(tz).strftime("%H:%M")
+    if storm.get("ended_at"):
+        ended = parse_time(storm["ended_at"]).astimezone(tz).strftime("%H:%M")
+        noun = "mention" if threaded == 1 else "mentions"
+        where = "it is in this thread" if threaded == 1 else "all are in this thread"
+        text = (
+            f"✅ *Storm over:* {threaded} urgent {noun} from {started} to {ended}; {where}. "
+            "New alerts go to the channel again."
+        )
+    else:
+        count = storm["window_count"]
+        baseline = storm["baseline"] or 0.0
+        normal = f"{_times(count / baseline)} normal" if baseline > 0 else "normally none"
+        text = f"🌩️ *Storm: {count} urgent mentions in {window_minutes} min, {normal}*"
+        if storm.get("peak", 0) > count:
+            text += f" (peak {storm['peak']})"
+        if terms:
+            text += "; top terms: " + ", ".join(escape_mrkdwn(t) for t in terms)
+        text += (
+            f"\nSince {started}: {threaded} "
+            f"{'alert' if threaded == 1 else 'alerts'} so far, each in this thread instead "
+            "of the channel. Claim them there as usual."
+        )
+    fallback = text.replace("*", "")
+    return {
+        "text": fallback[:3000],
+        "blocks": [
+            {
+                "type": "section",
+                "block_id": "storm",
+                "text": {"type": "mrkdwn", "text": text[:3000]},
+            }
+        ],
+        "metadata": {
+            "event_type": ids.STORM_EVENT_TYPE,
+            "event_payload": {"storm_id": storm["id"]},
+        },
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }

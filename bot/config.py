@@ -98,6 +98,11 @@ class Triage:
     cues: tuple[tuple[str, int], ...] = ()
     muted: tuple[str, ...] = ()
     products: tuple[str, ...] = ()
+    # Storm mode: urgent alerts per 10 minutes at least `storm_factor` times the average of
+    # the `storm_baseline_hours` before, and at least `storm_min_mentions` (0 turns it off).
+    storm_factor: float = 4.0
+    storm_min_mentions: int = 10
+    storm_baseline_hours: int = 24
 
 
 @dataclass(frozen=True)
@@ -467,7 +472,26 @@ def from_mapping(
     slack = SlackConfig(alert_channel, escalation_channel, managers)
 
     t = _Reader(raw.get("triage", {}), "triage", problems)
-    t.unknown({"urgency_threshold", "sla_minutes", "followup_minutes", "cues", "muted", "products"})
+    t.unknown(
+        {
+            "urgency_threshold",
+            "sla_minutes",
+            "followup_minutes",
+            "cues",
+            "muted",
+            "products",
+            "storm_factor",
+            "storm_min_mentions",
+            "storm_baseline_hours",
+        }
+    )
+    storm_factor = t.table.get("storm_factor", 4.0)
+    if isinstance(storm_factor, bool) or not isinstance(storm_factor, int | float):
+        problems.append("[triage] storm_factor must be a number, e.g. 4.0")
+        storm_factor = 4.0
+    elif not 1.0 <= storm_factor <= 100.0:
+        problems.append("[triage] storm_factor must be between 1 and 100")
+        storm_factor = 4.0
     cues_raw = t.table.get("cues", {})
     cues: list[tuple[str, int]] = []
     if not isinstance(cues_raw, dict):
@@ -487,6 +511,9 @@ def from_mapping(
         cues=tuple(cues),
         muted=tuple(m.lower() for m in t.strings("muted")),
         products=t.strings("products"),
+        storm_factor=float(storm_factor),
+        storm_min_mentions=t.integer("storm_min_mentions", 10, low=0),
+        storm_baseline_hours=t.integer("storm_baseline_hours", 24, low=1, high=24 * 28),
     )
 
     o = _Reader(raw.get("oncall", {}), "oncall", problems)

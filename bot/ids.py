@@ -18,3 +18,4 @@ NOTICE_EVENT_TYPE = "mentionops_notice"
 
 SHARE_SUMMARY = "summary_share"  # "Share to channel" on an ephemeral /mentions summary
 DIGEST_EVENT_TYPE = "mentionops_digest"  # message metadata on each digest (exactly once)
+STORM_EVENT_TYPE = "mentionops_storm"  # message metadata on a storm alert (storm id)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot import storm
 from bot.blocks import source_label
 from bot.config import Settings
 from bot.models import Mention, Score, parse_time, utcnow
@@ -114,9 +115,20 @@ class Pipeline:
         )
         report.new = len(saved.new_ids)
         self._succeeded(name, report.new, next_run)
+        storm_sync = getattr(self.poster, "storm_sync", None)
+        if storm_sync is not None:  # storm mode: only where alerts go to Slack
+            action, row = storm.check(self.store, self.settings)
+            if action in ("opened", "closed"):
+                log.warning(
+                    "Storm mode %s (urgent alerts per 10 min: %s)",
+                    action,
+                    row and row["window_count"],
+                )
         report.posted = self.poster.flush()
         for primary in saved.cross_posted:  # the alert now lists one more link
             self.poster.refresh(primary)
+        if storm_sync is not None:
+            storm_sync()  # the storm message's figures, at most one edit a poll
         report.seconds = time.perf_counter() - started
         log.info(
             "%s: fetched %s, about the brand %s, new %s, urgent %s, posted %s (%.2f s)",

@@ -117,6 +117,12 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"(?:never|didn't|did not) (?:made|make) (?:this|that|the|a)? ?(?:transaction|payment|purchase)",
                 r"i'?ve never ordered",
                 r"froze[^.!?\n]{0,30}? (?:money|balance|funds|payout)",
+                r"took (?:the |a |my |full )?payment",
+                r"(?:kept|keeping|keep|keeps|has had|have had|holding|still has|still have) (?:my|the|our) (?:money|payment|deposit|cash)",
+                r"money (?:left|gone from|came out of|was taken from|taken from|still taken from) (?:my )?(?:account|card|bank)",
+                r"(?:payment|transaction|order) failed but",
+                r"(?:paid|payment (?:was )?taken|charged|money (?:was )?taken) but (?:no|never|nothing|the order|my order|there's no|it)",
+                r"charg\w*[^.!?\n]{0,40}? (?:i (?:had |already )?cancel\w*|(?:that|which) (?:was|were|i) (?:cancel\w*|returned)|(?:i )?never (?:received|got|ordered))",
                 r"(?:balance|credit)[^.!?\n]{0,30}? (?:disappeared|vanished|gone|missing)",
                 # es / fr / de / pt
                 r"cobr\w+ dos veces",
@@ -134,6 +140,12 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"abzocke",
                 r"geld zuruck",
                 r"cobrad[oa]s? (?:duas|2) vezes",
+                r"cobr\w* (?:duas|2) vezes",
+                r"cobr\w* de mas",
+                r"cobr\w* (?:a mais|indevid\w*)",
+                r"preleve\w* (?:a tort|sans (?:mon|mon accord))",
+                r"zweimal (?:abgebucht|berechnet|belastet|bezahlt|abgezogen|kassiert)",
+                r"(?:zu viel|falsch|unberechtigt) (?:abgebucht|berechnet|belastet)",
                 r"cobranca (?:duplicada|indevida)",
                 r"(?:eu )?nao reconheco",
                 r"golpe",
@@ -158,6 +170,24 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"(?:mochte|will|fordere) (?:eine |meine )?ruckerstattung",
                 r"quero (?:o |um |meu )?reembolso",
                 r"devolucion de mi dinero",
+                r"cobr\w* y no (?:recibi|me llego|llego|tengo)",
+                r"no me (?:devuelve|devuelven|devolvieron|han devuelto|quieren devolver) (?:el |mi )?dinero",
+                r"ne (?:me )?(?:rembourse|remboursent) (?:pas|toujours pas|jamais)",
+                r"(?:pas|jamais|toujours pas) (?:ete |encore )?rembourse\w*",
+                r"(?:erstattet|erstatten|zahlt|zahlen) (?:mir )?(?:das geld |mein geld |den betrag )?(?:nicht|nie)(?: zuruck)?",
+                r"(?:kein|mein) geld (?:nicht )?zuruck",
+                r"nao (?:me )?devolve\w* (?:o |meu )?dinheiro",
+                r"nao (?:fui )?reembolsad[oa]",
+                r"where(?:'s| is) my (?:[$\u00a3\u20ac]|\d)",
+                r"remboursez(?: moi)?",
+                r"quero (?:o |meu )?estorno",
+                r"wrong (?:amount|price|invoice|charge|total)",
+                r"when (?:will |is |does |do )?(?:i (?:get )?)?my (?:refund|money)",
+                r"(?:discount|promo|voucher|coupon|offer)(?: code)? (?:wasn't|was not|not|never|didn't|did not|isn't|won't) (?:applied|apply|work|taken off)",
+                r"paid (?:the )?full price",
+                r"gift ?card (?:balance )?(?:doesn't|won't|didn't|does not|not|isn't|is not|was not|wasn't) (?:work|accepted|apply|working|valid)",
+                r"cancel\w*[^.!?\n]{0,30}? but[^.!?\n]{0,20}? (?:charged|billed|debited|paid|took)",
+                r"(?:invoice|receipt|bill|statement) (?:shows|has|says|is)[^.!?\n]{0,15}? wrong",
             ),
         ),
         (
@@ -179,6 +209,15 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"auto ?renew\w*",
                 r"(?:pending|hidden|extra|surprise) (?:charges?|fees?)",
                 r"restocking fee",
+                r"(?:charged|billed|debited|took) (?:me )?(?:[$\u00a3\u20ac] ?)?\d",
+                r"(?:me )?(?:han )?cobrad[oa]",
+                r"cobranca",
+                r"estorno",
+                r"debite\w*",
+                r"prelevement\w*",
+                r"abgebucht",
+                r"me (?:han )?cobr\w+",
+                r"(?:m'a|m'ont|on m'a) (?:facture|debite|preleve)\w*",
                 r"get (?:this|it|that|my money|the money) back",
                 r"mi dinero",
                 r"meu dinheiro",
@@ -206,6 +245,23 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"(?:every|all) (?:transactions?|payments?|orders?|cards?)[^.!?\n]{0,20}? (?:declined|fail\w*|rejected)",
                 r"(?:checkout|check out|payment|payments|payment page|login|log in|app|site|website) (?:is |keeps |keep )?(?:completely |totally )?(?:failing|broken|crashing|not working|erroring|throwing errors)",
                 r"white screen",
+                r"(?:keeps? |is |are |just |constantly )?(?:timing out|times out|timed out)",
+                r"stuck (?:on|at) (?:the |a )?(?:loading|spinning|splash|login|log in|payment) (?:screen|page|wheel|icon|spinner)",
+                r"(?:just )?(?:spins|spinning|loads|loading) (?:forever|endlessly|for ever|nonstop)",
+                r"(?:nobody|no one|no-one|noone|none of us|we|customers) (?:can|can't|cannot|are able to) (?:log ?in|sign ?in|sign up|check ?out|pay|order|place orders|access)",
+                r"(?:ladt|laedt) (?:einfach |gar )?nicht",
+                r"(?:can't|cannot|unable to|won't let me|can not) (?:add|put) (?:anything|items?|things|it|stuff|products?)[^.!?\n]{0,15}? (?:basket|cart|bag|trolley)",
+                r"(?:checkout|payment page|site|app|website|till) (?:keeps |is |just )?(?:declining|rejecting|refusing) (?:my |every |all |any )?(?:cards?|payments?)",
+                r"(?:payments?|orders?|transactions?|cards?) (?:are |is |aren't |isn't |won't |not |still not |keep |keeps )(?:going|go) through",
+                r"(?:app|site|website|checkout|page) (?:keeps |just )?crash(?:es|ing)? (?:when|every|whenever|each|as soon|on)",
+                r"(?:can't|cannot|can not|unable to) (?:see|view|track|find) (?:my |any )?(?:orders?|account|basket|cart|deliveries)",
+                r"(?:impossible de|je n'arrive pas a|je ne peux pas) (?:passer (?:une |ma )?commande|payer|commander)",
+                r"(?:site|appli|app|application) (?:a )?plante\w*",
+                r"inaccessible",
+                r"inaccesible",
+                r"nao (?:carrega|abre|entra)",
+                r"(?:ne )?(?:se )?charge (?:pas|plus)",
+                r"no (?:carga|abre) (?:la )?(?:pagina|web|app)",
                 r"blank (?:page|screen)",
                 r"(?:not|won't|doesn't|isn't) load\w*",
                 r"session expired",
@@ -242,7 +298,16 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"doa",
                 r"defective",
                 r"faulty",
-                r"(?:is|was|arrived|came|already|completely|totally|it's|its|still|also) (?:broken|faulty|defective)",
+                r"(?:is|was|arrived|came|already|completely|totally|it's|its|still|also) (?:broken|faulty|defective|smashed|shattered|in pieces|damaged|dented|cracked)",
+                r"sent (?:me )?(?:a |an )?(?:used|damaged|broken|opened|fake|counterfeit|dirty|second ?hand) (?:one|item|product|unit|\w+)",
+                r"leaking (?:water|oil|fluid|everywhere|all over)",
+                r"leaks (?:from|everywhere|all over|water|oil)",
+                r"(?:screen|glass|lid|case|casing|handle|body|display|hinge|door|leg|wheel|strap)[^.!?\n]{0,10}? (?:cracked|shattered|snapped|broke|broken|fell off|came off|comes off|falls off)",
+                r"battery (?:only )?lasts? (?:only )?(?:an|one|\d+|a few|half an|ten|five|twenty) (?:hour|minutes?|mins)",
+                r"(?:refuse|refuses|refused|refusing|won't|will not|wont) (?:to )?(?:honou?r|cover|accept)[^.!?\n]{0,15}? (?:warranty|guarantee|return|exchange|repair)",
+                r"(?:llego|vino|esta|salio) (?:rot[oa]|danad[oa]|defectuos[oa])",
+                r"(?:recue?|arrivee?|livree?|est) cassee?",
+                r"(?:veio|chegou|esta) (?:quebrad[oa]|com defeito|danificad[oa])",
                 r"broke (?:again|already|down|after)",
                 r"broken (?:again|already)",
                 r"(?:just |already |has |have )?died",
@@ -289,6 +354,20 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"malfunction\w*",
                 r"stall(?:s|ed|ing)",
                 r"dead pixels?",
+                r"flicker\w*",
+                r"(?:came|fell|comes|falls) off",
+                r"(?:drops?|dropping|cuts? out|cutting out) (?:out |the connection )?(?:every|constantly|all the time|randomly)",
+                r"fehler\w*",
+                r"uberhitz\w*",
+                r"erreurs?",
+                r"erro",
+                r"trava\w*",
+                r"se cuelga",
+                r"en mal estado",
+                r"sigue sin funcionar",
+                r"cassee?",
+                r"beschadigt",
+                r"danificad[oa]",
                 r"battery (?:dies|died|drains|draining)",
                 r"(?:doesn't|won't|does not|will not) (?:close|fit|stay)",
                 r"freez(?:es|ing)",
@@ -321,6 +400,32 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"delivered to (?:the |a )?wrong",
                 r"\d+ of (?:the )?\d+ items",
                 r"no tracking(?: number| info| update)?",
+                r"(?:lost|lose|losing|misplaced) (?:my|our|the|his|her) (?:\w+ )?(?:package|parcel|order|delivery|shipment|box|item|items|stuff|return)",
+                r"where(?:'s| is| are) my (?:{brand} )?(?:order|parcel|package|delivery|stuff|items?|replacement|shipment|box)",
+                r"(?:order|parcel|package|delivery|shipment|box|items?|stuff)[^.!?\n]{0,20}? (?:still )?(?:not|isn't|is not|aren't|are not|never) (?:here|arrived|delivered)",
+                r"still (?:not|isn't|is not) here",
+                r"never (?:showed|arrives|shows)",
+                r"(?:stuck|sat|sitting) (?:on|at|in) (?:the |a )?['\"]?(?:processing|dispatched|preparing|label created|pre ?transit|in transit|awaiting|shipped)",
+                r"(?:out for delivery|in transit|dispatched|shipped|awaiting collection) (?:since|for) (?:\w+ )?(?:days|weeks|monday|tuesday|wednesday|thursday|friday|saturday|sunday|last|\d)",
+                r"no sign of (?:my|the|our|it|them|a) ?(?:order|parcel|package|delivery|shipment|box|refund|driver|courier)?",
+                r"(?:courier|driver|postman|delivery guy|delivery man|dpd|ups|fedex|evri|hermes|dhl)[^.!?\n]{0,20}? (?:left|lost|dumped|threw|broke|refused|never|didn't|did not|won't|claims|claimed|faked|lied)",
+                r"(?:at|to) the wrong (?:house|address|door|flat|building|neighbou?r|person)",
+                r"(?:empty|opened|torn|ripped|crushed|soaked) (?:box|parcel|package|envelope)",
+                r"arrived (?:open|opened|empty|torn|ripped|crushed|soaked)",
+                r"(?:they|you|{brand}|just|randomly|suddenly) (?:cancelled|canceled) my (?:order|delivery|booking|pre ?order)",
+                r"(?:paket|lieferung|sendung)[^.!?\n]{0,20}? beschadigt",
+                r"(?:order|parcel|package|delivery|shipment)[^.!?\n]{0,15}? (?:was |is |were )?(?:due|expected|supposed to (?:arrive|come|be here)) (?:on |by )?(?:last|yesterday|days|a week|weeks|\d|monday|tuesday|wednesday|thursday|friday|saturday|sunday)",
+                r"(?:days|weeks|a week|a month) (?:late|overdue)",
+                r"(?:supposed|meant|due|scheduled|promised) to (?:come|arrive|be delivered|be here)",
+                r"sigue sin llegar",
+                r"(?:todavia |aun )?no (?:me )?(?:ha )?llego",
+                r"kam (?:nie|nicht) an",
+                r"(?:nicht|nie) (?:bekommen|erhalten)",
+                r"falsche (?:artikel|ware|lieferung|grosse|farbe)",
+                r"(?:paquete|pedido|envio)[^.!?\n]{0,20}? no (?:ha )?llega\w*",
+                r"(?:colis|commande)[^.!?\n]{0,30}? (?:toujours )?pas (?:encore )?(?:arrive|recu|livre)\w*",
+                r"(?:paket|bestellung|lieferung)[^.!?\n]{0,30}? (?:noch )?(?:nicht|nie) (?:angekommen|geliefert|da)",
+                r"(?:pacote|pedido|encomenda)[^.!?\n]{0,30}? nao (?:chegou|foi entregue)",
                 r"still (?:hasn't|hasnt|has not|not) (?:arrived|come|shipped)",
                 r"nunca (?:me )?llego",
                 r"no (?:ha |me ha )?llegado",
@@ -337,7 +442,24 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"pedido (?:extraviado|perdido)",
             ),
         ),
-        (30, True, (r"out for delivery", r"depot", r"customs")),
+        (
+            45,
+            True,
+            (
+                rf"ordered[^.!?\n]{{0,40}}? {_NUM} (?:weeks?|days?|months?) ago",
+                r"ordered[^.!?\n]{0,20}? (?:weeks|months|ages) ago",
+                r"(?:hasn't|has not|hasnt|haven't|have not|not|never|still not) (?:yet )?(?:been )?(?:shipped|dispatched|sent out|posted)",
+                r"overdue",
+                r"atrasad[oa]",
+                r"atraso",
+                r"retrasad[oa]",
+                r"retraso",
+                r"en retard",
+                r"verspat\w*",
+                r"(?:courier|tracking)[^.!?\n]{0,30}? (?:says|said|shows|claims)",
+            ),
+        ),
+        (30, True, (r"out for delivery", r"depot", r"customs", r"couriers?", r"parcels?")),
     ],
     "safety": [
         (
@@ -375,6 +497,16 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"scald\w*",
                 r"poison\w*",
                 r"allergic reaction",
+                r"cut (?:my|his|her|their|our) (?:hand|finger|thumb|leg|foot|arm|face|lip|mouth)",
+                r"(?:plug|charger|cable|socket|battery|casing|handle|adapter|outlet|lead) (?:gets|got|getting|is|was|goes|went) (?:really |very |super |extremely |too |so )?hot",
+                r"sharp edges?",
+                r"bleed\w*",
+                r"(?:a&e|emergency room|ambulance)",
+                r"(?:got|made me|made us|made (?:my|our) \w+) (?:really )?(?:sick|ill)",
+                r"gas leak",
+                r"(?:smells?|smelling) (?:of|like) (?:gas|smoke|burning)",
+                r"(?:ver)?brannt",
+                r"brennt",
                 r"hospital",
                 r"(?:se )?incendi\w*",
                 r"humo",
@@ -394,7 +526,27 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"explodiu",
             ),
         ),
-        (55, True, (r"recall(?:s|ed)?", r"fire", r"fuego", r"feuer", r"fogo")),
+        (
+            55,
+            True,
+            (
+                r"recall(?:s|ed)?",
+                r"fire",
+                r"fuego",
+                r"feuer",
+                r"fogo",
+                r"unsafe",
+                r"toxic",
+                r"fumes",
+                r"mou?ldy?",
+                r"rash",
+                r"se calienta (?:mucho|demasiado)",
+                r"(?:sur)?chauffe (?:trop|beaucoup|enormement)",
+                r"wird (?:sehr |extrem |zu |total )?hei(?:ss|\u00df)",
+                r"esquenta (?:muito|demais)",
+                r"superaquec\w*",
+            ),
+        ),
     ],
     "account": [
         (
@@ -427,10 +579,20 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"(?:je ne peux plus|impossible de) me connecter",
                 r"compte (?:bloque|suspendu)",
                 r"gehackt",
+                r"(?:wurde|ist|bin) gesperrt",
                 r"komme nicht (?:mehr )?(?:rein|ins konto)",
                 r"konto (?:gesperrt|gehackt)",
                 r"nao consigo (?:entrar|acessar|logar)",
                 r"conta (?:bloqueada|suspensa|invadida)",
+                r"(?:can't|cannot|can not|unable to|couldn't|could not|cant|won't let me) (?:reset|change|recover|update) (?:my |the )?(?:password|pin|passcode|login|email|2fa)",
+                r"(?:no puedo|no me deja) (?:restablecer|cambiar|recuperar) (?:mi |la )?contrasena",
+                r"(?:je n'arrive (?:pas|plus) a|impossible de|je ne peux pas) (?:me connecter|reinitialiser|changer|recuperer) ?(?:mon mot de passe)?",
+                r"passwort[^.!?\n]{0,20}? nicht (?:zurucksetzen|zuruecksetzen|andern|aendern|zuruckgesetzt)",
+                r"nao consigo (?:redefinir|recuperar|trocar|mudar) (?:a |minha )?senha",
+                r"(?:logs|logging|logged|kicks|kicking|kicked|signs|signing|signed) me out (?:every|constantly|all the time|randomly|again)",
+                r"(?:reset|changed)[^.!?\n]{0,30}? (?:i|but i) (?:didn't|did not|never) (?:do|request|ask)",
+                r"(?:deleted|closed|wiped|removed|disabled) my (?:account|acct|profile)",
+                r"(?:my )?(?:account|acct|profile) (?:is |has |was )?(?:gone|vanished|disappeared|deleted|wiped|empty)",
             ),
         ),
         (
@@ -439,7 +601,18 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
             (
                 r"phishing",
                 r"(?:reset|verification|security) (?:codes?|emails?|links?)[^.!?\n]{0,20}? (?:never|don't|doesn't|aren't|isn't|not|won't)",
-                r"(?:password|email address) (?:was |has been |got )changed",
+                r"(?:password|email address) (?:was |has been |got )(?:changed|reset)",
+                r"(?:reset|verification|login|magic|security|one time|otp) (?:codes?|emails?|links?|texts?|sms)[^.!?\n]{0,20}? never (?:arrive|arrives|come|comes|came)",
+            ),
+        ),
+        (
+            60,
+            True,
+            (
+                r"(?:says|saying|tells me) my password is (?:wrong|incorrect|invalid)",
+                r"(?:verification|reset|login|security) (?:code|email|link|text)s? (?:not|never) (?:arriving|coming|sent|received)",
+                r"(?:reset|verification|login|magic|security|one time|otp) (?:codes?|emails?|links?|texts?)[^.!?\n]{0,20}? (?:broken|expired|invalid|not working|doesn't work|don't work)",
+                r"lost (?:all )?my (?:saved \w+|data|history|points|rewards|addresses|settings|payment methods|account)",
             ),
         ),
         (25, True, (r"2fa", r"two factor", r"mfa")),
@@ -471,6 +644,8 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"attorney general",
                 r"consumer (?:law|rights|protection)",
                 r"report(?:ed|ing)? (?:you|them|this|it) to",
+                r"(?:going to|will|contacting|contacted|contact|tell|telling|tipping off) (?:the )?(?:press|media|news|newspapers?|bbc|watchdog|which)",
+                r"watchdog",
                 r"(?:file|filed|filing) (?:a )?(?:complaint|claim|case|report)s? (?:with|against|in)",
                 r"abogad[oa]s?",
                 r"denuncia\w*",
@@ -486,7 +661,19 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"processar",
             ),
         ),
-        (40, True, (r"court", r"press", r"gdpr", r"section 75")),
+        (
+            40,
+            True,
+            (
+                r"court",
+                r"press",
+                r"gdpr",
+                r"section 75",
+                r"ico",
+                r"subject access request",
+                r"data protection",
+            ),
+        ),
     ],
     "churn": [
         (
@@ -503,9 +690,18 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"(?:closing|close|closed|delete|deleting) (?:my|our) account",
                 r"(?:last|final) time i (?:buy|order|shop|use)",
                 r"(?:take|taking) my business elsewhere",
+                r"(?:going|shop|shopping|go) elsewhere",
+                r"(?:lost|losing) (?:a |another |one )?(?:loyal |long ?time )?customer",
+                r"(?:you've|you have|you) lost me",
+                r"won't be (?:buying|ordering|using|back|shopping|renewing)",
+                r"unsubscrib\w*",
                 r"(?:thinking of|considering|going to) (?:leaving|cancel\w*|switching)",
                 r"(?:voy a |quiero )?cancelar",
                 r"darme de baja",
+                r"(?:me )?(?:doy|di) de baja",
+                r"desabonn\w*",
+                r"je (?:pars|passe) chez",
+                r"(?:wechsle|wechseln) zu",
                 r"resili\w*",
                 r"annuler mon abonnement",
                 r"kundig\w*",
@@ -546,6 +742,17 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"fuming",
                 r"livid",
                 r"retaliation",
+                r"(?:a |an absolute |complete |total )?disaster",
+                r"incompetent",
+                r"clueless",
+                r"hopeless",
+                r"shocking",
+                r"abysmal",
+                r"dreadful",
+                r"horrendous",
+                r"atrocious",
+                r"garbage",
+                r"sucks",
                 r"(?:a|the|this) mess",
                 r"how you treat (?:your )?(?:people|customers|loyal)",
                 r"pesimo",
@@ -560,6 +767,7 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"katastrophal",
                 r"unverschamt",
                 r"frechheit",
+                r"unmoglich",
                 r"skandal",
                 r"pessimo",
                 r"horrivel",
@@ -594,6 +802,26 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 rf"{_NUM} times? (?:this|in a|in one) (?:week|month|year|day)",
                 r"still (?:waiting|nothing|no|not|hasn't|haven't|broken|down|charging)",
                 r"for (?:weeks|days|months|ages)",
+                r"(?:second|third|fourth|fifth|2nd|3rd|4th|5th) (?:week|month|day)",
+                r"(?:weeks|months|days) (?:of )?(?:waiting|chasing)",
+                r"promised (?:a |to |me a )?(?:call ?back|callback|refund|reply|replacement|update|fix)",
+                r"closed my (?:ticket|case|complaint)",
+                r"(?:it's|its|it has|it is) been (?:a|an|over a|more than a|\d+|two|three|four|several|many) (?:month|week|weeks|months|days)",
+                rf"{_NUM} (?:emails|calls|tickets|messages|chats|phone calls)",
+                r"(?:hours|hour|an hour) (?:on the phone|on hold|in the queue|in a queue)",
+                r"hung up(?: on me)?",
+                r"ghost(?:ed|ing)",
+                r"(?:can't|cannot|unable to|can not) (?:reach|contact|get hold of|get through to) (?:anyone|anybody|you|support|a human|someone|a person)",
+                r"llevo \w+ (?:dias|semanas|meses)",
+                r"sin respuesta",
+                r"no (?:me )?(?:responden|contestan)",
+                r"(?:pas de|aucune) reponse",
+                r"depuis \w+ (?:jours|semaines|mois)",
+                r"keine antwort",
+                r"seit (?:tagen|wochen|monaten)",
+                r"sem resposta",
+                r"ha \d+ (?:dias|semanas|meses)",
+                r"(?:waiting|chasing) (?:for )?(?:weeks|months|ages)",
                 rf"{_NUM} (?:weeks|months)",
                 rf"{_NUM} days (?:now|later|ago)",
                 r"(?:no|zero|without any|without a) (?:reply|replies|response|responses|answer|update|email back|call back|help)",
@@ -735,11 +963,14 @@ _THANKS_FOR = (
     r"(?:thanks|thank you|thank u|thx|ty|cheers|kudos|props|shout ?out|grateful|gracias|merci|"
     r"danke|obrigad[oa]|grazie)(?: so much| again| a lot)?(?: (?:to )?@?[\w.]+){0,3} "
     r"(?:for|por|pour|fur|pelo|pela|to)(?! nothing)"
+    # thanks for help still to come ("thanks for looking into it") is politeness, not a fix
+    r"(?! (?:your|any|all your|all the) (?:help|time|assistance|support|patience)"
+    r"| (?:looking|checking|getting back|helping|sorting this|any help|reading))"
 )
 _RESOLVED = (
     r"resolved|sorted(?: (?:it|out|in|now|quickly))?|fixed (?:it|my|the|quickly|fast|so|within)|"
     r"(?:for|after) (?:fixing|sorting|replacing|refunding)|working again|works again|"
-    r"all good(?: now)?|no longer|(?:did|has|finally) (?:eventually )?(?:arrived?|came)|"
+    r"(?<!says\s)(?<!shows\s)(?<!claims\s)all good(?: now)?|no longer|(?:did|has|finally) (?:eventually )?(?:arrived?|came)|"
     r"(?:got|received|had) (?:my|the|a|our) refund|refund (?:came|arrived|went) through|"
     r"refunded[^.!?\n]{0,30}? within|(?:fastest|quick|quickest|fast|speedy) refund|"
     r"problema? resuelto|probleme regle|problema resolvido|resolvido|alles gut|"
@@ -761,7 +992,13 @@ _SARCASM = (
 )
 _REQUEST = (
     r"\?|please|pls|plz|could you|can you|would you|kindly|help|still|need|want|por favor|svp|"
-    r"bitte|ajuda|ayuda|aide"
+    r"bitte|ajuda|ayuda|aide|in advance|wondering|any update|let me know|look(?:ing)? into"
+)
+# A contrast after the thanks or the praise ("thanks for the reply, but I still have no
+# refund"; "love you Acme, but my order never came") keeps the complaint that follows it.
+_CONTRAST = re.compile(
+    r"(?<!\w)(?:but|though|however|although|still|sadly|unfortunately|except|pero|mais|"
+    r"aber|mas|todavia|toujours|immer noch|ainda)(?!\w)"
 )
 _NEGATORS = frozenset(
     [
@@ -944,8 +1181,36 @@ def _trie_alternation(patterns: Iterable[str]) -> str:
             groups.setdefault(first, []).append(pat[1:])
         else:
             misc.append(pat)
-    parts = [f"{re.escape(k)}(?:{'|'.join(v)})" for k, v in groups.items()]
+    parts = [f"{re.escape(k)}(?:{_second_level(v)})" for k, v in groups.items()]
     return "|".join(parts + misc)
+
+
+def _literal_head(pat: str) -> bool:
+    return (
+        bool(pat) and pat[0].isalnum() and pat[0].isascii() and pat[1:2] not in ("?", "*", "{", "+")
+    )
+
+
+def _second_level(rests: list[str]) -> str:
+    """The same grouping one character further, keeping the order that matters: branches with
+    different literal second characters can never both match, so a run of them is regrouped;
+    a branch that starts otherwise stays where it was, between runs."""
+    out: list[str] = []
+    run: dict[str, list[str]] = {}
+
+    def close() -> None:
+        for key, tails in run.items():
+            out.append(re.escape(key) + (f"(?:{'|'.join(tails)})" if len(tails) > 1 else tails[0]))
+        run.clear()
+
+    for rest in rests:
+        if _literal_head(rest):
+            run.setdefault(rest[0], []).append(rest[1:])
+        else:
+            close()
+            out.append(rest)
+    close()
+    return "|".join(out)
 
 
 @dataclass(frozen=True)
@@ -1123,7 +1388,8 @@ class Scorer:
                 and _PLAIN_THANKS.search(folded)
                 and not self._request.search(folded)
             )
-            if thankful or praising or polite_thanks:
+            polite = thankful or praising or polite_thanks
+            if polite and not _contrast_then_cue(folded, polite, primary):
                 damped = True
                 core *= 0.3
                 support *= 0.3
@@ -1302,6 +1568,15 @@ def _bounded(text: str, head: int, tail: int) -> str:
     if len(text) <= head + tail:
         return text
     return text[:head] + "\n" + text[-tail:]
+
+
+def _contrast_then_cue(folded: str, polite, primary: list) -> bool:
+    """Is there a contrast word after the thankful or praising words, with a complaint cue
+    (not a mere complaint word) after those words?"""
+    anchor = polite.end() if isinstance(polite, re.Match) else 0
+    if not any(hit.end > anchor for _v, family, hit in primary if family != "complaint"):
+        return False
+    return _CONTRAST.search(folded, anchor) is not None
 
 
 def _negated(folded: str, start: int) -> bool:

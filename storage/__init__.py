@@ -9,6 +9,7 @@ RETURNING`) inside `BEGIN IMMEDIATE`, so two people clicking Claim at once give 
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -601,6 +602,185 @@ class Store:
                 " updated_at = excluded.updated_at",
                 [source, key, value, self.now()],
             )
+
+    # --- storm mode (bot/storm.py) -----------------------------------------------------------
+
+    def storm_check(
+        self,
+        channel: str,
+        *,
+        window: timedelta,
+        factor: float,
+        min_mentions: int,
+        baseline_hours: int,
+    ) -> tuple[str | None, dict | None]:
+        """Measure the alert rate and open, update or close the storm: all in one write
+        transaction, so two pollers checking at once open one storm between them.
+
+        The rate counts outbox rows by when we stored them (not the customers' post times):
+        what storm mode prevents is a flood of messages in the channel. Returns the action
+        (`opened`, `updated`, `closed` or None) and the storm row after it."""
+        now = self.clock()
+        start = now - window
+        since = start - timedelta(hours=baseline_hours)
+        with self.write() as db:
+            count = db.execute(
+                "SELECT count(*) FROM outbox WHERE channel = ? AND created_at > ?"
+                " AND created_at <= ?",
+                [channel, iso(start), iso(now)],
+            ).fetchone()[0]
+            storm = _open_storm(db)
+            if storm is None:
+                if min_mentions <= 0 or count < min_mentions:
+                    return None, None
+                before = db.execute(
+                    "SELECT count(*) FROM outbox WHERE channel = ? AND created_at > ?"
+                    " AND created_at <= ?",
+                    [channel, iso(since), iso(start)],
+                ).fetchone()[0]
+                baseline = before * window / timedelta(hours=baseline_hours)
+                threshold = max(min_mentions, math.ceil(factor * baseline - 1e-9))
+                if count < threshold:
+                    return None, None
+                row = db.execute(
+                    "INSERT INTO storms (is_open, started_at, channel, baseline, threshold,"
+                    " window_count, peak, updated_at) VALUES (1, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (is_open) DO NOTHING RETURNING id",
+                    [iso(now), channel, baseline, threshold, count, count, iso(now)],
+                ).fetchone()
+                if row is None:  # opened meanwhile (the UNIQUE index is the last guard)
+                    return None, _open_storm(db)
+                detail = {"storm": row[0], "count": count, "baseline": round(baseline, 2)}
+                _event(db, None, iso(now), SYSTEM, "storm_open", None, None, detail)
+                return "opened", _storm(db, row[0])
+            calm_since = storm["calm_since"]
+            if count >= storm["threshold"]:
+                calm_since = None
+            elif calm_since is None:
+                calm_since = iso(now)
+            if calm_since is not None and now - parse_time(calm_since) >= window:
+                row = db.execute(
+                    "UPDATE storms SET is_open = NULL, ended_at = ?, window_count = ?,"
+                    " calm_since = ?, updated_at = ? WHERE id = ? AND is_open = 1 RETURNING id",
+                    [iso(now), count, calm_since, iso(now), storm["id"]],
+                ).fetchone()
+                if row is None:
+                    return None, _storm(db, storm["id"])
+                threaded = _storm_threaded(db, _storm(db, storm["id"]))
+                detail = {"storm": storm["id"], "threaded": threaded, "peak": storm["peak"]}
+                _event(db, None, iso(now), SYSTEM, "storm_close", None, None, detail)
+                return "closed", _storm(db, storm["id"])
+            db.execute(
+                "UPDATE storms SET window_count = ?, peak = max(peak, ?), calm_since = ?,"
+                " updated_at = ? WHERE id = ? AND is_open = 1",
+                [count, count, calm_since, iso(now), storm["id"]],
+            )
+            return "updated", _storm(db, storm["id"])
+
+    def open_storm(self) -> dict | None:
+        with self.connect() as db:
+            return _open_storm(db)
+
+    def storm(self, storm_id: int) -> dict | None:
+        with self.connect() as db:
+            return _storm(db, storm_id)
+
+    def storms(self, msg_state: str | None = None) -> list[dict]:
+        with self.connect() as db:
+            if msg_state is None:
+                return list(db.query("SELECT * FROM storms ORDER BY id"))
+            return list(
+                db.query("SELECT * FROM storms WHERE msg_state = ? ORDER BY id", [msg_state])
+            )
+
+    def storm_begin_post(self, storm_id: int) -> bool:
+        """Take the storm message for posting (pending -> sending): one poster posts it."""
+        with self.write() as db:
+            row = db.execute(
+                "UPDATE storms SET msg_state = 'sending', updated_at = ?"
+                " WHERE id = ? AND msg_state = 'pending' RETURNING id",
+                [self.now(), storm_id],
+            ).fetchone()
+        return row is not None
+
+    def storm_posted(self, storm_id: int, ts: str) -> None:
+        with self.write() as db:
+            db.execute(
+                "UPDATE storms SET msg_state = 'sent', ts = ?, updated_at = ?"
+                " WHERE id = ? AND msg_state != 'sent'",
+                [ts, self.now(), storm_id],
+            )
+            _event(db, None, self.now(), SYSTEM, "storm_posted", None, None, {"storm": storm_id})
+
+    def storm_post_failed(self, storm_id: int) -> None:
+        """Not in Slack for certain: back to pending."""
+        with self.write() as db:
+            db.execute(
+                "UPDATE storms SET msg_state = 'pending', updated_at = ?"
+                " WHERE id = ? AND msg_state = 'sending'",
+                [self.now(), storm_id],
+            )
+
+    def storm_shown(self, storm_id: int, shown: str) -> None:
+        """Remember what the storm message shows, so it is edited only when that changes."""
+        with self.write() as db:
+            db.execute("UPDATE storms SET shown = ? WHERE id = ?", [shown, storm_id])
+
+    def storm_alerts(self, storm: dict) -> list[dict]:
+        """The alerts threaded under this storm's message: mention id, text, outbox state."""
+        if not storm.get("ts"):
+            return []
+        with self.connect() as db:
+            return list(
+                db.query(
+                    "SELECT o.mention_id, o.state, o.created_at, m.title, m.text"
+                    " FROM outbox o JOIN mentions m ON m.id = o.mention_id"
+                    " WHERE o.channel = ? AND o.thread_ts = ? ORDER BY o.mention_id",
+                    [storm["channel"], storm["ts"]],
+                )
+            )
+
+    def storm_texts(self, storm: dict, window: timedelta) -> list[str]:
+        """Texts of the alerts of a storm (from one window before it opened until it closed),
+        for its top terms."""
+        end = storm.get("ended_at") or self.now()
+        begin = iso(parse_time(storm["started_at"]) - window)
+        with self.connect() as db:
+            rows = db.execute(
+                "SELECT m.title, m.text FROM outbox o JOIN mentions m ON m.id = o.mention_id"
+                " WHERE o.channel = ? AND o.created_at > ? AND o.created_at <= ?"
+                " ORDER BY o.mention_id LIMIT 2000",
+                [storm["channel"], begin, end],
+            )
+            return [f"{title} {text}" if title else text for title, text in rows]
+
+    def set_outbox_thread(self, mention_id: int, thread_ts: str | None) -> None:
+        """Before an alert is posted: the thread it goes into (None: the channel itself), so a
+        reconcile after a crash knows where to look for it."""
+        with self.write() as db:
+            db.execute(
+                "UPDATE outbox SET thread_ts = ? WHERE mention_id = ? AND state = 'sending'",
+                [thread_ts, mention_id],
+            )
+
+
+def _open_storm(db: Database) -> dict | None:
+    rows = list(db.query("SELECT * FROM storms WHERE is_open = 1"))
+    return rows[0] if rows else None
+
+
+def _storm(db: Database, storm_id: int) -> dict | None:
+    rows = list(db.query("SELECT * FROM storms WHERE id = ?", [storm_id]))
+    return rows[0] if rows else None
+
+
+def _storm_threaded(db: Database, storm: dict | None) -> int:
+    if not storm or not storm.get("ts"):
+        return 0
+    return db.execute(
+        "SELECT count(*) FROM outbox WHERE channel = ? AND thread_ts = ?",
+        [storm["channel"], storm["ts"]],
+    ).fetchone()[0]
 
 
 def _mention(db: Database, mention_id: int) -> dict | None:

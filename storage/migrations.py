@@ -266,3 +266,33 @@ def m0005_reports(db: Database) -> None:
         )
         """
     )
+
+
+@migrations(name="0006_storm")
+def m0006_storm(db: Database) -> None:
+    """Storm mode (bot/storm.py): one storm alert at a time, and which alerts were threaded
+    under it (so reconcile looks for them with conversations.replies)."""
+    db.execute(
+        """
+        CREATE TABLE storms (
+            id INTEGER PRIMARY KEY,
+            is_open INTEGER UNIQUE CHECK (is_open = 1),  -- 1 while open, NULL once closed
+            started_at TEXT NOT NULL,
+            ended_at TEXT,
+            channel TEXT NOT NULL,
+            ts TEXT,
+            msg_state TEXT NOT NULL DEFAULT 'pending'
+                CHECK (msg_state IN ('pending', 'sending', 'sent')),
+            baseline REAL NOT NULL,
+            threshold INTEGER NOT NULL,
+            window_count INTEGER NOT NULL,
+            peak INTEGER NOT NULL,
+            calm_since TEXT,
+            shown TEXT,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("ALTER TABLE outbox ADD COLUMN thread_ts TEXT")
+    # Urgent alerts per 10 minutes and the baseline before them: a range of the index.
+    db.execute("CREATE INDEX outbox_channel_created ON outbox (channel, created_at)")

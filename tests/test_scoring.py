@@ -326,3 +326,53 @@ def test_score_shape_invariants(text, title, followers, lang):
     assert len(result.reasons) <= 3
     assert all(isinstance(r, str) and 0 < len(r) <= 60 for r in result.reasons)
     assert -1.0 <= result.sentiment <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Acme lost my parcel, third week waiting", "delivery"),
+        ("where is my acme package?? ordered it 2 weeks ago", "delivery"),
+        ("the acme courier dumped the box at the wrong house", "delivery"),
+        ("acme order still not here after a month", "delivery"),
+        ("acme billed me for a plan I had cancelled", "billing"),
+        ("acme took payment but no order confirmation ever came", "billing"),
+        ("acme: can't reset my password, the verification code never arrives", "account"),
+        ("acme site keeps timing out at checkout", "outage"),
+        ("acme app stuck on the loading screen since this morning", "outage"),
+        ("Acme hat mir zweimal abgebucht, das ist Betrug", "billing"),
+        ("Mi paquete de Acme todavía no me llegó", "delivery"),
+        ("Ich kann mein Acme Passwort nicht zurücksetzen", "account"),
+        ("O app da Acme não carrega desde ontem", "outage"),
+    ],
+)
+def test_everyday_cue_words(scorer, text, category):
+    result = scorer.score(mention(text))
+    assert (result.urgent, result.category) == (True, category), result.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thanks @acme for looking into it: my parcel never arrived",
+        "love you acme, but my roadrunner caught fire this morning",
+        "thanks for the quick reply acme, but I still haven't got my refund",
+    ],
+)
+def test_thanks_before_an_open_problem_does_not_damp_it(scorer, text):
+    result = scorer.score(mention(text))
+    assert result.urgent, result.reasons
+    assert "thankful or resolved tone" not in result.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my acme parcel arrived early, lovely packaging",
+        "acme courier was so friendly today",
+        "how do I change the address on an acme order that hasn't shipped yet?",
+        "thanks acme for sorting my parcel, it finally arrived",
+    ],
+)
+def test_everyday_delivery_words_alone_are_not_urgent(scorer, text):
+    assert scorer.score(mention(text)).urgent is False

@@ -32,6 +32,7 @@ TABLES = [
     "pagerduty_outbox",
     "source_health",
     "source_state",
+    "storms",
 ]
 INDEXES = [
     "events_at",
@@ -48,6 +49,7 @@ INDEXES = [
     "mentions_status_created",
     "mentions_urgent_created",
     "oncall_overrides_ends",
+    "outbox_channel_created",
     "outbox_state",
     "pagerduty_outbox_state",
 ]
@@ -282,6 +284,7 @@ def test_save_batch_stores_queues_and_moves_cursor(store):
             "last_error": None,
             "created_at": NOW,
             "updated_at": NOW,
+            "thread_ts": None,
         }
         for mention_id in (1, 3)
     ]
@@ -391,6 +394,7 @@ def test_outbox_send_cycle(store, clock):
             "last_error": None,
             "created_at": NOW,
             "updated_at": "2026-11-26T09:31:00Z",
+            "thread_ts": None,
         }
     ]
     clock.advance(minutes=1)
@@ -424,6 +428,7 @@ def test_outbox_send_cycle(store, clock):
             "last_error": None,
             "created_at": NOW,
             "updated_at": "2026-11-26T09:33:00Z",
+            "thread_ts": None,
         }
     ]
     assert store.begin_send(1) is False
