@@ -30,6 +30,12 @@ TEXT = "Trying the new Acme dashboard today, number {} of the week"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-source", type=int, default=1000)
+    parser.add_argument(
+        "--sequential",
+        action="store_true",
+        help="poll one source after another: the seven fakes run in this same process and "
+        "share its GIL, so in parallel they slow each other more than real platforms would",
+    )
     args = parser.parse_args()
     n = args.per_source
     folder = Path(tempfile.mkdtemp(prefix="mentionops-bench-"))
@@ -65,24 +71,30 @@ def main() -> None:
             reports[name] = pipeline.run_once(name)
 
         started = time.perf_counter()
-        threads = [threading.Thread(target=poll, args=(name,)) for name in sources]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        if args.sequential:
+            for name in sources:
+                poll(name)
+        else:
+            threads = [threading.Thread(target=poll, args=(name,)) for name in sources]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
         wall = time.perf_counter() - started
         for source in sources.values():
             client = getattr(source, "client", None)
             if client is not None:
                 client.close()
 
-    print(f"$ python bench/poll_cycle.py --per-source {n}")
+    mode = " --sequential" if args.sequential else ""
+    print(f"$ python bench/poll_cycle.py --per-source {n}{mode}")
     print(f"{'source':<12}{'fetched':>9}{'stored':>9}{'seconds':>9}  error")
     for name, r in sorted(reports.items()):
         print(f"{name:<12}{r.fetched:>9}{r.new:>9}{r.seconds:>9.2f}  {r.error or ''}")
     stored = sum(r.new for r in reports.values())
     print(
-        f"one cycle, {len(reports)} sources in parallel: {wall:.2f} s wall, {stored} stored, "
+        f"one cycle, {len(reports)} sources {'one by one' if args.sequential else 'in parallel'}: "
+        f"{wall:.2f} s wall, {stored} stored, "
         f"{stored / wall:,.0f} mentions stored per second"
     )
 
