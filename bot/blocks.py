@@ -24,7 +24,11 @@ SOURCES = {
     "replay": ("📼", "Replay"),
 }
 MAX_QUOTE = 2_400  # of the post's text on the card; a section allows 3,000 characters
+MIN_QUOTE = 400  # the least of it a card shows, whatever else the section holds
+MAX_SECTION = 3_000  # characters of text in a section (and in a context element)
 MAX_BLOCKS = 50
+MAX_NAME = 80  # of an author's name or handle: a huge one must not push the post off the card
+MAX_CROSS_LINKS = 600  # characters of "Also posted on:" links on a card; the rest are counted
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,30}$")
 
 
@@ -69,8 +73,8 @@ def followers_label(count: int | None) -> str:
 
 
 def _author(m: dict) -> str:
-    name = m.get("author_name") or ""
-    handle = m.get("author") or ""
+    name = truncate(m.get("author_name") or "", MAX_NAME)
+    handle = truncate(m.get("author") or "", MAX_NAME)
     parts = []
     if name and name.lower() != handle.lower():
         parts.append(f"*{escape_mrkdwn(name)}*")
@@ -85,9 +89,39 @@ def _author(m: dict) -> str:
     return " ".join(parts) + (f" · {label}" if label else "")
 
 
+def _who(m: dict) -> str:
+    """`@handle` (or the name), escaped and bounded: one short line for lists and fallbacks."""
+    return escape_mrkdwn(
+        "@" + truncate(m.get("author") or m.get("author_name") or "someone", MAX_NAME)
+    )
+
+
 def _quote(text: str) -> str:
     lines = escape_mrkdwn(text).split("\n")
     return "\n".join(f">{line}" if line else ">" for line in lines)
+
+
+def _fit_quote(text: str, budget: int) -> tuple[str, bool]:
+    """(`text` quoted and escaped in at most `budget` characters, whether it was cut).
+    Escaping and quoting can make text several times longer (`<` -> `&lt;`, a `>` a line), so
+    the cut is made before escaping, never mid-entity."""
+    keep = budget
+    quoted = _quote(truncate(text, keep))
+    while len(quoted) > budget:
+        keep = max(1, keep * budget // len(quoted) - 1)
+        quoted = _quote(truncate(text, keep))
+    return quoted, len(text) > keep
+
+
+_OPEN_TAIL = re.compile(r"(&[a-z]{0,3}|<[^>]*)$")
+
+
+def clip(text: str, limit: int = MAX_SECTION) -> str:
+    """Cut mrkdwn to `limit` characters without leaving half an entity (`&am`) or half a
+    link (`<https://…`) at the end."""
+    if len(text) <= limit:
+        return text
+    return _OPEN_TAIL.sub("", text[: limit - 1]) + "…"
 
 
 def state_line(m: dict, now: datetime, *, sla_minutes: int) -> str:
@@ -238,29 +272,22 @@ def alert_blocks(
         f"*🔴 Urgent · {m['urgency']}/100* · {source_label(m['source'])} · "
         f"posted {ago(m['created_at'], now)}"
     )
-    body = _author(m)
+    head = _author(m)
     if m.get("title"):
-        body += f"\n*{escape_mrkdwn(truncate(m['title'], 200))}*"
+        head += f"\n*{escape_mrkdwn(truncate(m['title'], 200))}*"
+    cross = _cross_post_line(m.get("cross_posts") or [])
+    # The section holds 3,000 characters: the quote gets what the rest leaves (never more
+    # than MAX_QUOTE), so nothing is cut mid-entity or mid-link by a slice.
+    room = MAX_SECTION - len(head) - len(cross) - 1
     text = m.get("text") or ""
-    # Escaping and quoting can make text several times longer (`<` -> `&lt;`, a `>` a line):
-    # fit the quote as escaped, so the section's 3,000 characters never cut it mid-entity or
-    # cut off the link to the whole post.
-    keep = MAX_QUOTE
-    quoted = _quote(truncate(text, keep))
-    while len(quoted) > MAX_QUOTE:
-        keep = max(1, keep * MAX_QUOTE // len(quoted) - 1)
-        quoted = _quote(truncate(text, keep))
+    quoted, cut = _fit_quote(text, min(MAX_QUOTE, room))
     url = _safe_url(m.get("url"))
-    if len(text) > keep and url:
-        quoted += f"\n<{url}|Read the whole post>"
-    body += "\n" + quoted
-    links = [
-        f"<{link}|{SOURCES.get(c['source'], ('', c['source'].title()))[1]} ↗>"
-        for c in m.get("cross_posts") or []
-        if (link := _safe_url(c.get("url")))
-    ]
-    if links:
-        body += "\n*Also posted on:* " + " · ".join(links)
+    more = f"\n<{url}|Read the whole post>" if cut and url else ""
+    # A URL too long to leave the quote room is left out: the Open post button links it.
+    if more and room - len(more) >= MIN_QUOTE:
+        quoted, _ = _fit_quote(text, min(MAX_QUOTE, room - len(more)))
+        quoted += more
+    body = f"{head}\n{quoted}{cross}"
     why = " · ".join(escape_mrkdwn(r) for r in m.get("reasons") or [])
     details = f"*Why:* {why}" if why else "*Why:* scored urgent"
     details += f" · *Category:* {escape_mrkdwn(m.get('category') or 'other')}"
@@ -269,12 +296,12 @@ def alert_blocks(
         {
             "type": "section",
             "block_id": "alert_body",
-            "text": {"type": "mrkdwn", "text": body[:3000]},
+            "text": {"type": "mrkdwn", "text": clip(body)},
         },
         {
             "type": "context",
             "block_id": "alert_why",
-            "elements": [{"type": "mrkdwn", "text": details[:3000]}],
+            "elements": [{"type": "mrkdwn", "text": clip(details)}],
         },
         {
             "type": "context",
@@ -288,25 +315,42 @@ def alert_blocks(
     return blocks
 
 
+def _cross_post_line(cross_posts: list[dict]) -> str:
+    """'\n*Also posted on:* <url|X ↗> · …', as many links as fit, then how many more."""
+    links = [
+        f"<{link}|{SOURCES.get(c['source'], ('', c['source'].title()))[1]} ↗>"
+        for c in cross_posts
+        if (link := _safe_url(c.get("url")))
+    ]
+    if not links:
+        return ""
+    shown: list[str] = []
+    for link in links:
+        if sum(len(s) + 3 for s in shown) + len(link) > MAX_CROSS_LINKS:
+            break
+        shown.append(link)
+    rest = len(links) - len(shown)
+    more = f"{' · ' if shown else ''}{rest} more" if rest else ""
+    return "\n*Also posted on:* " + " · ".join(shown) + more
+
+
 def ignored_block(m: dict, now: datetime, *, sla_minutes: int) -> dict:
     """A dismissed alert collapses to one line, so the channel stays about what is urgent."""
-    who = escape_mrkdwn("@" + (m.get("author") or m.get("author_name") or "someone"))
     snippet = escape_mrkdwn(truncate(" ".join((m.get("text") or "").split()), 80))
     state = state_line(m, now, sla_minutes=sla_minutes)
-    text = f"{state} · {source_label(m['source'])} · {who}: {snippet}"
+    text = f"{state} · {source_label(m['source'])} · {_who(m)}: {snippet}"
     return {
         "type": "context",
         "block_id": "alert_state",
-        "elements": [{"type": "mrkdwn", "text": text[:3000]}],
+        "elements": [{"type": "mrkdwn", "text": clip(text)}],
     }
 
 
 def alert_text(m: dict) -> str:
     """The notification and screen-reader fallback: short, escaped."""
-    who = escape_mrkdwn("@" + (m.get("author") or m.get("author_name") or "someone"))
     name = SOURCES.get(m["source"], ("", m["source"]))[1]
     snippet = escape_mrkdwn(truncate(" ".join((m.get("text") or "").split()), 150))
-    return f"Urgent {m['urgency']}/100 from {who} on {name}: {snippet}"
+    return f"Urgent {m['urgency']}/100 from {_who(m)} on {name}: {snippet}"
 
 
 def alert_message(
@@ -361,14 +405,17 @@ REFUSALS = {
 }
 
 
-def refusal_text(reason: str, m: dict | None, now: datetime) -> str:
+def _refusal(templates: dict[str, str], reason: str, m: dict | None, **fields) -> str:
+    """One refusal sentence, filled from the mention row (None when it is gone)."""
     m = m or {}
-    template = REFUSALS.get(reason, "That didn't work: the alert changed meanwhile.")
+    template = templates.get(reason, "That didn't work: the alert changed meanwhile.")
     return template.format(
-        owner=user_ref(m.get("claimed_by")),
-        when=ago(m.get("claimed_at"), now),
-        resolver=user_ref(m.get("resolved_by")),
+        owner=user_ref(m.get("claimed_by")), resolver=user_ref(m.get("resolved_by")), **fields
     )
+
+
+def refusal_text(reason: str, m: dict | None, now: datetime) -> str:
+    return _refusal(REFUSALS, reason, m, when=ago((m or {}).get("claimed_at"), now))
 
 
 def _plain(text: str, limit: int = 150) -> dict:
@@ -376,12 +423,12 @@ def _plain(text: str, limit: int = 150) -> dict:
 
 
 def _post_context(m: dict) -> dict:
-    who = escape_mrkdwn("@" + (m.get("author") or m.get("author_name") or "someone"))
-    quoted = _quote(truncate(" ".join((m.get("text") or "").split()), 600))
+    head = f"*{_who(m)}* on {source_label(m['source'])}:"
+    quoted, _ = _fit_quote(" ".join((m.get("text") or "").split()), 600)
     return {
         "type": "section",
         "block_id": "post",
-        "text": {"type": "mrkdwn", "text": f"*{who}* on {source_label(m['source'])}:\n{quoted}"},
+        "text": {"type": "mrkdwn", "text": f"{head}\n{quoted}"},
     }
 
 
@@ -481,7 +528,7 @@ def notice_message(text: str) -> dict:
     """A plain notice from the bot (source health and the like); `text` is trusted."""
     return {
         "text": text,
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}],
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}}],
         "metadata": {"event_type": ids.NOTICE_EVENT_TYPE, "event_payload": {"kind": "notice"}},
         "unfurl_links": False,
         "unfurl_media": False,
@@ -567,10 +614,9 @@ def help_message(unknown: str | None = None) -> dict:
 
 
 def _alert_link(m: dict, permalink: str | None) -> str:
-    who = escape_mrkdwn("@" + (m.get("author") or "someone"))
     snippet = escape_mrkdwn(truncate(" ".join((m.get("text") or "").split()), 90))
-    label = f"{source_label(m['source'])} · {who}"
-    if permalink:
+    label = f"{source_label(m['source'])} · {_who(m)}"
+    if _safe_url(permalink):
         label = f"<{permalink}|{label}>"
     return f"{label}: {snippet}"
 
@@ -589,12 +635,25 @@ def queue_lines(
     return lines
 
 
+def line_sections(title: str, lines: list[str], empty: str) -> list[dict]:
+    """`*title*` and its lines in as many sections as 3,000 characters each need: a long
+    list is never cut mid-line or mid-link, and nothing after the cut is lost."""
+    chunks = [f"*{title}*"]
+    for line in lines or [empty]:
+        line = clip(line)
+        if len(chunks[-1]) + 1 + len(line) > MAX_SECTION:
+            chunks.append(line)
+        else:
+            chunks[-1] += "\n" + line
+    return [_section(chunk) for chunk in chunks]
+
+
 def list_message(title: str, lines: list[str], empty: str) -> dict:
     text = f"*{title}*\n" + ("\n".join(lines) if lines else empty)
     return {
         "response_type": "ephemeral",
-        "text": truncate(text, 3000),
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}],
+        "text": clip(text),
+        "blocks": line_sections(title, lines, empty)[:MAX_BLOCKS],
     }
 
 
@@ -651,28 +710,26 @@ def home_view(
 ) -> dict:
     """App Home: your open claims, the unclaimed queue, who is on call, the last 24 h."""
 
-    def section(text: str) -> dict:
-        return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}
-
     mine_lines = [
         f"• claimed {ago(m['claimed_at'], now)} · " + _alert_link(m, permalinks.get(m["id"]))
         for m in mine[:15]
     ]
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": "mentionops"}},
-        section("*Your open claims*\n" + ("\n".join(mine_lines) or "Nothing claimed. Nice.")),
+        *line_sections("Your open claims", mine_lines, "Nothing claimed. Nice."),
         {"type": "divider"},
-        section(
-            "*Waiting for someone, oldest first*\n"
-            + ("\n".join(queue_lines(queue, now, permalinks, limit=15)) or "The queue is empty.")
+        *line_sections(
+            "Waiting for someone, oldest first",
+            queue_lines(queue, now, permalinks, limit=15),
+            "The queue is empty.",
         ),
     ]
     if on_call or glance:
         blocks.append({"type": "divider"})
     if on_call:
-        blocks.append(section(f"*On call*\n{on_call}"))
+        blocks.append(_section(f"*On call*\n{on_call}"))
     if glance:
-        blocks.append(section(f"*Last 24 hours*\n{glance}"))
+        blocks.append(_section(f"*Last 24 hours*\n{glance}"))
     return {"type": "home", "blocks": blocks}
 
 
@@ -752,9 +809,8 @@ def _why_escalated(m: dict, level: int, by: str, note: str | None, now: datetime
 
 
 def _mention_section(m: dict) -> dict:
-    who = _author(m)
-    quote = _quote(truncate(m.get("text") or "", 1200))
-    return {"type": "section", "text": {"type": "mrkdwn", "text": f"{who}\n{quote}"[:3000]}}
+    quote, _ = _fit_quote(m.get("text") or "", 1200)
+    return {"type": "section", "text": {"type": "mrkdwn", "text": f"{_author(m)}\n{quote}"}}
 
 
 def _alert_button(permalink: str | None, url: str | None) -> dict | None:
@@ -795,7 +851,7 @@ def escalation_dm(
     blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": head}},
         _mention_section(m),
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": context[:3000]}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(context)}]},
     ]
     button = _alert_button(permalink, m.get("url"))
     if button:
@@ -835,9 +891,9 @@ def escalation_post(
     if permalink and _safe_url(permalink):
         lines.append(f"<{permalink}|Open the alert> to claim it.")
     blocks = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": head[:3000]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": clip(head)}},
         _mention_section(m),
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": "\n".join(lines)[:3000]}]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": clip("\n".join(lines))}]},
     ]
     return {
         "text": f"🚨 {who}: escalated ({severity}, L{level}): {alert_text(m)}",
@@ -928,8 +984,8 @@ def oncall_message(status, tz: str, *, upcoming: list | None = None, note: str =
     text = "\n".join(lines)
     return {
         "response_type": "ephemeral",
-        "text": truncate(text, 3000),
-        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}],
+        "text": clip(text),
+        "blocks": [_section(text)],
     }
 
 
@@ -939,20 +995,20 @@ ESCALATION_REFUSALS = {
     ),
     "resolved": "Already resolved by {resolver}: nothing to escalate.",
     "ignored": "This one was marked not urgent: nothing to escalate.",
-    "new": "This alert is still being posted; try again in a moment.",
-    "not_found": "I can't find that mention any more. It may have been removed.",
+    "new": REFUSALS["new"],
+    "not_found": REFUSALS["not_found"],
     "no_level": "There is no escalation level {level}: choose 1 (on-call) or 2 (managers).",
 }
 
 
 def escalation_refusal_text(reason: str, m: dict | None, level: int) -> str:
-    m = m or {}
-    template = ESCALATION_REFUSALS.get(reason, "That didn't work: the alert changed meanwhile.")
-    to = [u for u in (m.get("escalated_to") or "").split(",") if u]
-    return template.format(
+    to = [u for u in ((m or {}).get("escalated_to") or "").split(",") if u]
+    return _refusal(
+        ESCALATION_REFUSALS,
+        reason,
+        m,
         to=_users(to),
-        level=m.get("escalation_level") or level,
-        resolver=user_ref(m.get("resolved_by")),
+        level=(m or {}).get("escalation_level") or level,
     )
 
 
@@ -1023,7 +1079,7 @@ def _capped(lines: list[str], limit: int) -> list[str]:
 
 
 def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, 3000)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text)}}
 
 
 def summary_text(s) -> str:
@@ -1289,7 +1345,7 @@ def storm_message(
             {
                 "type": "section",
                 "block_id": "storm",
-                "text": {"type": "mrkdwn", "text": text[:3000]},
+                "text": {"type": "mrkdwn", "text": clip(text)},
             }
         ],
         "metadata": {

@@ -201,30 +201,41 @@ def run(ctx: click.Context, host: str, port: int) -> None:
         "health only, Socket Mode" if socket_mode else "POST /slack/events, GET /healthz",
         ", ".join(sources) or "nothing",
     )
+    finished = True
     try:
         server.run()
+    except Shutdown:
+        pass  # a normal stop: exit 0 below
     finally:
         log.info("Stopping: no new polls; finishing what is in flight")
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         lease.stop()  # no more renewals, so the keeper cannot restart the scheduler
-        _stop_scheduler(scheduler, timeout=6.0)
+        finished = _stop_scheduler(scheduler, timeout=6.0)
         lease.release()
         if socket_handler is not None:
             socket_handler.close()
         server.close()
         log.info("Stopped")
+    if not finished:
+        # The interpreter joins the scheduler's worker threads on exit, so a poll still
+        # waiting on its platform (read timeouts, retries) would hold the exit for minutes.
+        # Its cursor has not moved, and an alert left half-sent is settled by the outbox
+        # at the next start, so leaving it loses nothing.
+        logging.shutdown()
+        os._exit(0)
 
 
-def _stop_scheduler(scheduler, timeout: float) -> None:
-    """Stop scheduling at once, then give running jobs up to `timeout` seconds."""
+def _stop_scheduler(scheduler, timeout: float) -> bool:
+    """Stop scheduling at once, then give running jobs up to `timeout` seconds. False when
+    a job was still running after that."""
     if not scheduler.running:
-        return
+        return True
     scheduler.shutdown(wait=False)
     executor = scheduler._lookup_executor("default")
     pool = getattr(executor, "_pool", None)
     if pool is None:
-        return
+        return True
     done = threading.Event()
 
     def wait() -> None:
@@ -236,6 +247,8 @@ def _stop_scheduler(scheduler, timeout: float) -> None:
         log.warning(
             "A poll was still running after %.0f s; leaving it (its cursor did not move)", timeout
         )
+        return False
+    return True
 
 
 # --- fetch ----------------------------------------------------------------------------------
@@ -263,6 +276,13 @@ def fetch(ctx: click.Context, once: bool, dry_run: bool, only: str | None) -> No
             err=True,
         )
         ctx.exit(2)
+    if only and not settings.sources[only].enabled:
+        click.echo(
+            f"[sources.{only}] is disabled in {settings.config_path}: set enabled = true to "
+            "poll it.",
+            err=True,
+        )
+        ctx.exit(2)
     sources, skipped = build_sources(settings, only=only)
     for line in skipped:
         click.echo(f"Source {line}", err=True)
@@ -270,9 +290,13 @@ def fetch(ctx: click.Context, once: bool, dry_run: bool, only: str | None) -> No
         click.echo("No source to poll.", err=True)
         ctx.exit(1)
     if dry_run:
-        # Cursors and the repeat-author check still read the database if there is one.
+        # Cursors and the repeat-author check still read the database if there is one; else a
+        # scratch one, removed when the command ends.
         exists = Path(settings.db_path).exists()
-        store = Store(settings.db_path if exists else Path(tempfile.mkdtemp()) / "dry-run.db")
+        scratch = None if exists else ctx.with_resource(tempfile.TemporaryDirectory())
+        store = Store(settings.db_path if exists else Path(scratch) / "dry-run.db")
+        if scratch:
+            ctx.call_on_close(store.close)
         store.migrate()
         poster = TerminalPoster(store, settings)
     else:
@@ -392,8 +416,10 @@ def check_config(ctx: click.Context) -> None:
     try:
         settings = Settings.load(path=ctx.obj["config"], db_path=ctx.obj["db"])
     except ConfigError as exc:
-        click.echo(f"{len(exc.problems)} problem(s) to fix:")
-        for problem in exc.problems:
+        partial = exc.settings
+        problems = exc.problems + (missing_environment(partial, serving=True) if partial else [])
+        click.echo(f"{len(problems)} problem(s) to fix:")
+        for problem in problems:
             click.echo(f"  - {problem}")
         ctx.exit(1)
     env = missing_environment(settings, serving=True)
@@ -409,7 +435,7 @@ def check_config(ctx: click.Context) -> None:
 
 
 @main.command()
-@click.argument("file", type=click.File("r", encoding="utf-8"), default="-")
+@click.argument("file", type=click.File("rb"), default="-")
 @click.pass_context
 def score(ctx: click.Context, file) -> None:
     """Score mentions (JSON Lines from FILE or stdin); each is written back with urgency,
@@ -427,12 +453,16 @@ def score(ctx: click.Context, file) -> None:
     from bot.models import Mention
 
     bad = 0
-    for number, line in enumerate(file, start=1):
-        if not line.strip():
+    for number, raw in enumerate(file, start=1):  # bytes: a line that is not UTF-8 is named
+        if not raw.strip():
             continue
         try:
-            data = json.loads(line)
+            data = json.loads(raw.decode("utf-8"))
             mention = Mention.from_json(data)
+        except UnicodeDecodeError:
+            bad += 1
+            click.echo(f"line {number}: skipped: not UTF-8 text", err=True)
+            continue
         except (json.JSONDecodeError, MentionFormatError) as exc:
             bad += 1
             click.echo(f"line {number}: skipped: {exc}", err=True)
@@ -559,7 +589,7 @@ def export(ctx: click.Context, since: str, fmt: str, output: str | None) -> None
     import re
 
     from bot.summary import PERIODS, period_for
-    from storage.reports import EXPORT_COLUMNS, export_rows
+    from storage.reports import EXPORT_COLUMNS, csv_row, export_rows
 
     _, store, tz = _reporting(ctx)
     now = datetime.now(UTC).replace(microsecond=0)
@@ -585,7 +615,7 @@ def export(ctx: click.Context, since: str, fmt: str, output: str | None) -> None
         for row in export_rows(store, start, end):
             count += 1
             if fmt == "csv":
-                writer.writerow({**row, "reasons": json.dumps(row["reasons"], ensure_ascii=False)})
+                writer.writerow(csv_row(row))  # formula-looking text stays text
             else:
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
     finally:

@@ -69,8 +69,11 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 class ConfigError(Exception):
     """The config file or environment has problems; `problems` lists each one, fix-first."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], settings: Settings | None = None):
         self.problems = problems
+        # What could be read despite the problems (None when the file itself is unreadable):
+        # check-config still names the environment's problems from it.
+        self.settings = settings
         super().__init__("\n".join(problems))
 
 
@@ -218,7 +221,7 @@ class Settings:
             raise ConfigError([f"{config_path}: cannot read the config file: {exc}"]) from None
         settings, problems = from_mapping(raw, env, config_path=config_path, db_path=db_path)
         if problems:
-            raise ConfigError([f"{config_path}: {p}" for p in problems])
+            raise ConfigError([f"{config_path}: {p}" for p in problems], settings)
         return settings
 
     def source_secrets_missing(self, name: str) -> list[str]:
@@ -581,8 +584,8 @@ def from_mapping(
         sources[name] = _source(name, table, problems)
 
     secrets = Secrets(
-        {
-            k: v
+        {  # trimmed: a token pasted with a line break would be refused, and quoted back
+            k: v.strip()
             for k, v in env.items()
             if k in SECRET_ENV
             or k.startswith("SLACK_")

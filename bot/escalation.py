@@ -11,6 +11,12 @@ mention, also across restarts and with two processes on one database; the pings 
 from the caller that won. A claim or a resolve before the tick means the CAS finds the mention
 no longer `posted`, and nobody is pinged.
 
+Crash semantics: the level (and a follow-up reminder's count) is saved *before* the Slack calls,
+so pings are at most once, like alerts: a crash between the commit and the DMs loses that
+level's pings rather than repeating them on every restart. What is lost stays visible (the
+card says "escalated" on the next refresh, the audit `escalate` event is there), the next level
+still fires on time, and a PagerDuty trigger queued in the same transaction is still sent.
+
 `LeaseKeeper` holds the SQLite lease that lets only one `mentionops run` poll and ping.
 """
 

@@ -1,8 +1,14 @@
-"""PagerDuty Events API v2: `trigger` on escalation, `resolve` when the mention is resolved.
+"""PagerDuty Events API v2: `trigger` on escalation, `resolve` when the mention is closed
+(resolved by any path, or marked not urgent).
 
 Events are queued in SQLite (`pagerduty_outbox`, written in the escalation's own transaction)
 and sent by the scheduler's escalation job, never on the Slack path. 429 and 5xx answers and
 network errors are retried with backoff; 400 (a malformed event or a bad routing key) is not.
+Unlike Slack posts, events are sent at least once: a crash between the request and saving its
+answer leaves the row `sending`, and it is sent again after `PAGERDUTY_STUCK`. That is safe
+because every event of a mention carries the same `dedup_key`, so PagerDuty folds a repeat into
+the incident it already has, and a missed page is the worse failure. A trigger not yet tried
+when its mention is closed is cancelled (storage.escalation.queue_pagerduty_resolves).
 The routing key comes from `PAGERDUTY_ROUTING_KEY` only: it is added when sending, never stored.
 """
 

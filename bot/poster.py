@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 HISTORY_MARGIN = timedelta(minutes=5)
 STUCK_AFTER = timedelta(minutes=2)  # a `sending` row this old is not in flight any more
+QUICK_TIMEOUT = 1  # seconds, for a lookup that must leave a trigger_id time to open a modal
 
 
 class SlackPoster:
@@ -344,27 +345,43 @@ class SlackPoster:
                 error = exc.response.get("error")
                 log.warning("Ephemeral to %s failed: %s; sending a DM", user, error)
         try:
-            self.client.chat_postMessage(channel=user, text=text)
+            self.client.chat_postMessage(
+                channel=user, text=text, unfurl_links=False, unfurl_media=False
+            )
         except SlackApiError as exc:
             log.warning("DM to %s failed too: %s", user, exc.response.get("error"))
 
-    def first_name(self, user: str) -> str:
-        """The agent's first name for signing drafts (users.info, cached); '' if unknown."""
+    def first_name(self, user: str, *, quick: bool = False) -> str:
+        """The agent's first name for signing drafts (users.info, cached); '' if unknown.
+
+        `quick`: one try of at most QUICK_TIMEOUT seconds, no waiting out a 429, for work that
+        races a trigger_id's 3 seconds; a name not found that way is asked again next time."""
         if user in self._names:
             return self._names[user]
-        name = ""
-        try:
-            info = self.client.users_info(user=user)["user"]
-            profile = info.get("profile") or {}
-            name = (
-                profile.get("first_name")
-                or (profile.get("real_name") or info.get("real_name") or "").split(" ")[0]
-                or profile.get("display_name")
-                or info.get("name")
-                or ""
+        client = self.client
+        if quick:
+            client = WebClient(
+                token=self.client.token,
+                base_url=self.client.base_url,
+                timeout=QUICK_TIMEOUT,
+                retry_handlers=[],
             )
+        try:
+            info = client.users_info(user=user)["user"]
         except SlackApiError as exc:
             log.info("No name for %s: %s", user, exc.response.get("error"))
+            info = {}
+        except Exception as exc:  # noqa: BLE001 - a timeout: sign the draft without a name
+            log.info("No name for %s in time: %s", user, exc)
+            return ""
+        profile = info.get("profile") or {}
+        name = (
+            profile.get("first_name")
+            or (profile.get("real_name") or info.get("real_name") or "").split(" ")[0]
+            or profile.get("display_name")
+            or info.get("name")
+            or ""
+        )
         self._names[user] = name
         return name
 

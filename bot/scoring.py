@@ -42,6 +42,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from bot.config import Brand, Triage
 from bot.models import Mention, Score
+from bot.text import handle_key
 
 __all__ = ["CATEGORIES", "MAX_CUE_CHARS", "MAX_SCORED_CHARS", "Scorer"]
 
@@ -1300,7 +1301,7 @@ class Scorer:
     # --- public ---------------------------------------------------------------------------------
 
     def score(self, mention: Mention, *, repeat: bool = False) -> Score:
-        author = mention.author.lower().lstrip("@").split("@")[0].removesuffix(".bsky.social")
+        author = handle_key(mention.author)
         if author and author in self._own:
             return Score(0, False, "other", 0.0, [f"posted by the brand (@{author})"])
 

@@ -122,12 +122,19 @@ def truncate(text: str, limit: int, ellipsis: str = "…") -> str:
     return cut.rstrip() + ellipsis
 
 
+def handle_key(handle: str | None) -> str:
+    """An account name as the brand's `handles` are compared: lower case, without a leading @,
+    a Mastodon server (`acme@mastodon.social`) or Bluesky's `.bsky.social`."""
+    key = (handle or "").strip().lower().lstrip("@")
+    return key.split("@")[0].removesuffix(".bsky.social")
+
+
 class BrandMatcher:
     """Brand terms at word boundaries (also @term, #term, term's); exclusions anywhere."""
 
     def __init__(self, brand: Brand):
         self.brand = brand
-        self.handles = {h.lower().lstrip("@") for h in brand.handles}
+        self.handles = {handle_key(h) for h in brand.handles} - {""}
         self.exclude = tuple(e.lower() for e in brand.exclude)
         if brand.terms:
             alternatives = "|".join(
@@ -148,7 +155,7 @@ class BrandMatcher:
         return any(phrase in lowered for phrase in self.exclude)
 
     def is_own_account(self, author: str | None) -> bool:
-        return bool(author) and author.lower().lstrip("@") in self.handles
+        return bool(author) and handle_key(author) in self.handles
 
     def accepts(self, text: str, author: str | None = None) -> bool:
         """A mention worth storing: names the brand, is not excluded, is not our own post."""

@@ -91,24 +91,19 @@ def more(body, context):
             outcome=code,
         )
     else:
-        _change(body, context, "unknown", lambda s, mid, user: _not_found())
+        _change(body, context, "more", lambda s, mid, user: _not_found())
 
 
 def draft_reply(body, context):
     """Open the Draft reply modal at once (the trigger expires in 3 s), then check that the
     customer's post still exists."""
     services = context["services"]
-    mention_id, user, channel = clicked(body)
-    mention = services.store.mention(mention_id) if mention_id is not None else None
+    mention, user, channel = _clicked_mention(services, body, "draft")
     if mention is None:
-        services.poster.ephemeral(
-            channel, user, blocks.refusal_text("not_found", None, services.clock())
-        )
         return
+    mention_id = mention["id"]
     if mention.get("source_deleted_at"):
-        services.poster.ephemeral(
-            channel, user, blocks.refusal_text("source_deleted", mention, services.clock())
-        )
+        _refuse(services, channel, user, "draft", "source_deleted", mention)
         return
     drafts = services.store.drafts(mention_id)
     if drafts:
@@ -116,7 +111,8 @@ def draft_reply(body, context):
     else:
         text = replies.first_draft(
             mention,
-            agent=services.poster.first_name(user),
+            # Bounded: a slow users.info must not use up the trigger's 3 seconds.
+            agent=services.poster.first_name(user, quick=True),
             brand=services.settings.brand.name,
             voice=services.settings.replies,
         )
@@ -127,11 +123,7 @@ def draft_reply(body, context):
         platform=replies.PLATFORM_NAMES.get(mention["source"], "The platform"),
         version=len(drafts),
     )
-    error = services.poster.open_view(body.get("trigger_id", ""), view)
-    if error:
-        services.poster.ephemeral(
-            channel, user, "Slack took too long to open the form. Please click Draft reply again."
-        )
+    if not _open_form(services, body, view, channel, user, "Draft reply"):
         return
     if still_there(services.settings, mention) is False and services.store.mark_source_deleted(
         mention_id
@@ -144,17 +136,9 @@ def draft_reply(body, context):
 
 def escalate(body, context):
     services = context["services"]
-    mention_id, user, channel = clicked(body)
-    mention = services.store.mention(mention_id) if mention_id is not None else None
-    if mention is None:
-        services.poster.ephemeral(
-            channel, user, blocks.refusal_text("not_found", None, services.clock())
-        )
-        return
-    if services.poster.open_view(body.get("trigger_id", ""), blocks.escalate_modal(mention)):
-        services.poster.ephemeral(
-            channel, user, "Slack took too long to open the form. Please click Escalate again."
-        )
+    mention, user, channel = _clicked_mention(services, body, "escalate")
+    if mention is not None:
+        _open_form(services, body, blocks.escalate_modal(mention), channel, user, "Escalate")
 
 
 # --- shared ---------------------------------------------------------------------------------
@@ -184,16 +168,48 @@ def _not_found():
     return Transition(False, None, "not_found")
 
 
+def _refuse(services, channel, user: str, action: str, reason: str, mention: dict | None):
+    """A refusal decided here, not by a storage transition (which audits its own): the
+    polite reason to the clicker, and an audit line."""
+    services.poster.ephemeral(channel, user, blocks.refusal_text(reason, mention, services.clock()))
+    services.store.record_event(
+        mention["id"] if mention else None, user, f"{action}_refused", {"reason": reason}
+    )
+
+
+def _clicked_mention(services, body: dict, action: str) -> tuple[dict | None, str, str | None]:
+    """(mention row, user, channel) for a click; a refusal already sent when the row is None."""
+    mention_id, user, channel = clicked(body)
+    mention = services.store.mention(mention_id) if mention_id is not None else None
+    if mention is None:
+        _refuse(services, channel, user, action, "not_found", None)
+    return mention, user, channel
+
+
+def _open_form(services, body: dict, view: dict, channel, user: str, button: str) -> bool:
+    """Open a modal on the click's trigger; on failure tell the clicker what to do."""
+    error = services.poster.open_view(body.get("trigger_id", ""), view)
+    if error is None:
+        return True
+    if error in ("expired_trigger_id", "invalid_trigger_id", "exchanged_trigger_id"):
+        note = f"Slack took too long to open the form. Please click {button} again."
+    else:
+        note = f"Sorry, I couldn't open the form (Slack said `{error}`). Please try again."
+    services.poster.ephemeral(channel, user, note)
+    return False
+
+
 def _change(body: dict, context, action: str, change, **line) -> None:
     services = context["services"]
     mention_id, user, channel = clicked(body)
     try:
         if mention_id is None:
-            services.poster.ephemeral(
-                channel, user, blocks.refusal_text("not_found", None, services.clock())
-            )
+            _refuse(services, channel, user, action, "not_found", None)
             return
         result = change(services, mention_id, user)
+        if not result.ok and result.mention is None:
+            _refuse(services, channel, user, action, result.reason or "not_found", None)
+            return
         if not result.ok:
             services.poster.ephemeral(
                 channel, user, blocks.refusal_text(result.reason, result.mention, services.clock())
@@ -231,15 +247,26 @@ def share_summary(body, context, respond, client):
     from handlers.commands import permalinks
 
     services = context["services"]
-    user = (body.get("user") or {}).get("id", "")
-    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-        "channel_id"
-    )
+    _, user, channel = clicked(body)
+
+    def answer(message: dict) -> bool:
+        # A response_url answers 5 times in 30 minutes; after that Slack refuses (HTTP 404),
+        # and bolt's respond() does not raise: tell the clicker instead of failing silently.
+        response = respond({"replace_original": False, **message})
+        if getattr(response, "status_code", 200) == 200:
+            return True
+        log.info("summary share by %s: response_url answered %s", user, response.status_code)
+        services.poster.ephemeral(channel, user, _EXPIRED)
+        return False
+
+    def note(text: str) -> None:
+        answer({"response_type": "ephemeral", "text": text})
+
     try:
         value = json.loads(body["actions"][0]["value"])
         period = Period.from_value(value["p"])
     except (KeyError, IndexError, TypeError, ValueError):
-        respond({"response_type": "ephemeral", "replace_original": False, "text": _STALE})
+        note(_STALE)
         return
     try:
         chart = bool(value.get("c"))
@@ -254,29 +281,24 @@ def share_summary(body, context, respond, client):
             oldest_link=permalinks(client, [oldest]).get(oldest["id"]) if oldest else None,
             shared_by=user,
         )
-        respond({**message, "replace_original": False})
+        if not answer(message):
+            return
         if chart and channel:
             try:
                 upload_chart(client, summary, channel)
             except Exception as exc:  # noqa: BLE001 - the figures are shared already
                 log.info("summary chart not shared in %s: %s", channel, exc)
-                respond(
-                    {
-                        "response_type": "ephemeral",
-                        "replace_original": False,
-                        "text": "The figures are shared, but I couldn't post the chart here: "
-                        "invite me to this channel (/invite @mentionops) and share again.",
-                    }
+                note(
+                    "The figures are shared, but I couldn't post the chart here: "
+                    "invite me to this channel (/invite @mentionops) and share again."
                 )
     except Exception:
         log.exception("sharing a summary by %s failed", user)
-        respond(
-            {
-                "response_type": "ephemeral",
-                "replace_original": False,
-                "text": "Sorry, that didn't work on our side. Please try again in a moment.",
-            }
-        )
+        note("Sorry, that didn't work on our side. Please try again in a moment.")
 
 
 _STALE = "That summary button is from an older version; run /mentions summary again."
+_EXPIRED = (
+    "That summary is too old to share: Slack allows it for 30 minutes. Run /mentions summary "
+    "again and share the new one."
+)

@@ -104,6 +104,9 @@ def oncall_answer(services, words: list[str], user: str, now) -> dict:
     note = ""
     if words:
         if not services.is_manager(user):
+            store.record_event(
+                None, user, "oncall_override_refused", {"reason": "not_manager", "args": words[:6]}
+            )
             return {
                 "response_type": "ephemeral",
                 "text": "Only a manager can change who is on call. `/mentions oncall` shows "
@@ -116,7 +119,8 @@ def oncall_answer(services, words: list[str], user: str, now) -> dict:
             try:
                 target, until = oncall.parse_override(words, now, tz)
             except oncall.OverrideError as exc:
-                return {"response_type": "ephemeral", "text": str(exc)}
+                # The message quotes what was typed: escaped, it can't ping or link.
+                return {"response_type": "ephemeral", "text": blocks.escape_mrkdwn(str(exc))}
             if until is None:
                 start, _ = oncall.load(settings, store, now)
                 until = oncall.next_handover(settings.oncall, start, now)

@@ -110,6 +110,11 @@ class Store:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         with self.connect() as db:
             db.execute("PRAGMA journal_mode = WAL")  # stays set in the file
+        # One transaction, taken with BEGIN IMMEDIATE before `pending` is read: two processes
+        # starting together on one file apply the steps once (the other waits, then finds
+        # nothing to do) instead of failing with "database is locked" or "already exists".
+        # sqlite-utils runs each step in a savepoint inside it.
+        with self.write() as db:
             pending = [m.name for m in migrations.pending(db)]
             migrations.apply(db)
             db.execute(
@@ -728,13 +733,16 @@ class Store:
         return row is not None
 
     def storm_posted(self, storm_id: int, ts: str) -> None:
+        """The storm message is in Slack (posted, or found by reconcile): once, first ts wins."""
         with self.write() as db:
-            db.execute(
+            row = db.execute(
                 "UPDATE storms SET msg_state = 'sent', ts = ?, updated_at = ?"
-                " WHERE id = ? AND msg_state != 'sent'",
+                " WHERE id = ? AND msg_state != 'sent' RETURNING id",
                 [ts, self.now(), storm_id],
-            )
-            _event(db, None, self.now(), SYSTEM, "storm_posted", None, None, {"storm": storm_id})
+            ).fetchone()
+            if row:
+                detail = {"storm": storm_id}
+                _event(db, None, self.now(), SYSTEM, "storm_posted", None, None, detail)
 
     def storm_post_failed(self, storm_id: int) -> None:
         """Not in Slack for certain: back to pending."""
@@ -826,6 +834,18 @@ def _mention(db: Database, mention_id: int) -> dict | None:
 
 CROSS_POST_WINDOW = timedelta(hours=24)
 CROSS_POST_SIMILARITY = 0.9
+# Run for every mention stored, inside save_batch's write transaction, so it must stay a few
+# index seeks: on mentions_author_lower and mentions_name_lower. The `+` keeps SQLite from
+# choosing mentions_duplicate_of for `duplicate_of IS NULL`, which matches nearly every row
+# (a scan of the whole table per mention stored).
+CROSS_POST_SQL = """
+    SELECT m.id, m.title, m.text FROM mentions m JOIN outbox o ON o.mention_id = m.id
+    WHERE m.source != :source AND +m.duplicate_of IS NULL
+      AND m.created_at BETWEEN :lo AND :hi
+      AND ((:author != '' AND lower(m.author) = lower(:author))
+           OR (:name != '' AND lower(m.author_name) = lower(:name)))
+    ORDER BY m.id LIMIT 20
+"""
 
 
 def _cross_post_of(db: Database, mention: Mention, created: str) -> int | None:
@@ -837,14 +857,7 @@ def _cross_post_of(db: Database, mention: Mention, created: str) -> int | None:
         return None
     moment = parse_time(created)
     rows = db.execute(
-        """
-        SELECT m.id, m.title, m.text FROM mentions m JOIN outbox o ON o.mention_id = m.id
-        WHERE m.source != :source AND m.duplicate_of IS NULL
-          AND m.created_at BETWEEN :lo AND :hi
-          AND ((:author != '' AND lower(m.author) = lower(:author))
-               OR (:name != '' AND lower(m.author_name) = lower(:name)))
-        ORDER BY m.id LIMIT 20
-        """,
+        CROSS_POST_SQL,
         {
             "source": mention.source,
             "lo": iso(moment - CROSS_POST_WINDOW),

@@ -284,16 +284,38 @@ def _queue_pagerduty(db, mention_id: int, action: str, payload: dict, at: str) -
     return cur.fetchone() is not None
 
 
+# A mention is closed, and its incident with it, when it is resolved (button, menu, a manager)
+# or marked not urgent.
+_CLOSED = "('resolved', 'ignored')"
+CANCELLED = "not sent: the mention was closed first"
+
+
 def queue_pagerduty_resolves(store: Store, now: datetime) -> list[int]:
-    """A `resolve` for every mention resolved in Slack whose incident was triggered."""
+    """A `resolve` for every closed mention whose incident was (or may have been) triggered.
+
+    A trigger never tried yet is cancelled instead: nobody is paged for a mention already
+    closed. One tried before (a 5xx, a timeout) may have reached PagerDuty, so it is sent and
+    resolved after it, like one that was sent."""
     at = iso(now)
     with store.write() as db:
+        cancelled = db.execute(
+            "UPDATE pagerduty_outbox SET state = 'failed', last_error = ?, updated_at = ?"
+            " WHERE action = 'trigger' AND state = 'pending' AND attempts = 0 AND mention_id IN"
+            f" (SELECT id FROM mentions WHERE status IN {_CLOSED}) RETURNING mention_id",
+            [CANCELLED, at],
+        ).fetchall()
+        for (mention_id,) in cancelled:
+            status = db.execute(
+                "SELECT status FROM mentions WHERE id = ?", [mention_id]
+            ).fetchone()[0]
+            detail = {"action": "trigger", "status": status}
+            _event(db, mention_id, at, SYSTEM, "pagerduty_cancelled", status, status, detail)
         ids = [
             r[0]
             for r in db.execute(
                 "SELECT o.mention_id FROM pagerduty_outbox o JOIN mentions m"
                 " ON m.id = o.mention_id WHERE o.action = 'trigger' AND o.state != 'failed'"
-                " AND m.status = 'resolved' AND NOT EXISTS (SELECT 1 FROM pagerduty_outbox r"
+                f" AND m.status IN {_CLOSED} AND NOT EXISTS (SELECT 1 FROM pagerduty_outbox r"
                 " WHERE r.mention_id = o.mention_id AND r.action = 'resolve')"
             )
         ]

@@ -296,3 +296,12 @@ def m0006_storm(db: Database) -> None:
     db.execute("ALTER TABLE outbox ADD COLUMN thread_ts TEXT")
     # Urgent alerts per 10 minutes and the baseline before them: a range of the index.
     db.execute("CREATE INDEX outbox_channel_created ON outbox (channel, created_at)")
+
+
+@migrations(name="0007_storm_threads")
+def m0007_storm_threads(db: Database) -> None:
+    """The alerts threaded under a storm message (Store.storm_alerts, read on every poll while
+    a storm lasts): a seek on the thread, not a walk over every alert the channel ever had."""
+    db.execute(
+        "CREATE INDEX outbox_thread ON outbox (channel, thread_ts) WHERE thread_ts IS NOT NULL"
+    )

@@ -159,3 +159,19 @@ def export_rows(store: Store, start: datetime, end: datetime) -> Iterator[dict]:
             except ValueError:
                 pass
             yield item
+
+
+# Cells a spreadsheet would run as a formula (OWASP "CSV injection"): post text, names and
+# handles are untrusted, and `=HYPERLINK(...)` or `@SUM(...)` in a tweet must stay text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_row(row: dict) -> dict:
+    """An `export_rows` row for a CSV file: reasons as JSON, and any text cell that starts like a
+    formula prefixed with an apostrophe (Excel and LibreOffice then show it as text). Numbers
+    (a negative sentiment) are left as they are; JSON Lines exports need none of this."""
+    cells = {**row, "reasons": json.dumps(row["reasons"], ensure_ascii=False)}
+    return {
+        key: "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+        for key, value in cells.items()
+    }

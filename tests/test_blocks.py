@@ -761,3 +761,97 @@ def test_queue_lines_escape_untrusted():
         "• *82* · waiting 30 min · 🦋 Bluesky · @user2: &lt;!channel&gt; down",
         "…and 1 more.",
     ]
+
+
+# --- Block Kit limits under extreme inputs (review) -------------------------------------------
+
+BROKEN = re.compile(r"&(?!amp;|lt;|gt;)|<[^>]*$|<[^>]*<")  # half an entity, an unclosed link
+
+
+def whole_mrkdwn(text: str) -> bool:
+    return len(text) <= 3000 and BROKEN.search(text) is None
+
+
+@pytest.mark.parametrize("builder", ["draft", "escalate"])
+def test_modals_open_for_posts_that_grow_when_escaped(builder):
+    from slack_sdk.models.views import View
+
+    from bot.blocks import draft_modal, escalate_modal
+
+    row = make_row(text="& <" * 2000, author="<" * 5000)
+    if builder == "draft":
+        view = draft_modal(row, "Hi", limit=300, platform="Bluesky", version=0)
+    else:
+        view = escalate_modal(row)
+    View(**view).validate_json()
+    for block in view["blocks"]:
+        Block.parse(block).validate_json()
+    post = view["blocks"][0]["text"]["text"]
+    assert whole_mrkdwn(post)
+    assert post.startswith("*@" + "&lt;" * 79 + "…* on 🦋 Bluesky:\n>&amp; &lt;&amp; &lt;")
+
+
+def test_huge_author_name_leaves_the_post_on_the_card():
+    message = alert_message(
+        make_row(author_name="N" * 5000, author="h" * 5000), NOW, sla_minutes=20
+    )
+    validate(message)
+    assert body(message).split("\n")[:2] == [
+        "*" + "N" * 79 + "…* (@" + "h" * 79 + "…) · 1.2k followers",
+        ">My Acme laptop died after the update &amp; support won't answer.",
+    ]
+
+
+def test_forty_cross_posts_keep_every_shown_link_whole():
+    cross = [{"source": "x", "url": f"https://x.com/dana/status/{i:019d}"} for i in range(40)]
+    message = alert_message(
+        make_row(text="Acme broke my laptop " * 500, cross_posts=cross), NOW, sla_minutes=20
+    )
+    validate(message)
+    text = body(message)
+    assert whole_mrkdwn(text)
+    links = [f"<{c['url']}|X ↗>" for c in cross]
+    assert text.endswith(
+        f"…\n<{URL}|Read the whole post>\n*Also posted on:* "
+        + " · ".join(links[:11])
+        + " · 29 more"
+    )
+
+
+def test_a_url_too_long_for_the_section_is_left_to_the_button():
+    url = "https://example.com/" + "p" * 2900
+    message = alert_message(make_row(text="word " * 8000, url=url), NOW, sla_minutes=20)
+    validate(message)
+    assert whole_mrkdwn(body(message))
+    assert "Read the whole post" not in body(message)
+    assert [b[3] for b in buttons(message) if b[0] == "Open post ↗"] == [url]
+
+
+def test_long_lists_split_into_sections_and_lose_nothing():
+    from bot.blocks import list_message
+
+    rows = [make_row(id=i, author=f"user{i}", text="Acme is broken " * 40) for i in range(25)]
+    links = {i: f"https://acme.slack.com/archives/C0ALERTS/p{i:016d}" for i in range(25)}
+    lines = queue_lines(rows, NOW, links)
+    message = list_message("Unclaimed urgent mentions (25)", lines, "Nothing is waiting.")
+    validate(message)
+    sections = [b["text"]["text"] for b in message["blocks"]]
+    assert all(whole_mrkdwn(s) for s in sections)
+    assert "\n".join(sections) == "*Unclaimed urgent mentions (25)*\n" + "\n".join(lines)
+    assert lines[-1] == "…and 5 more."
+    assert len(sections) == 2
+
+
+def test_escalation_dm_quote_is_never_cut_mid_entity():
+    from bot.blocks import escalation_dm
+
+    message = escalation_dm(
+        make_row(text="&" * 5000, reasons=["<" * 3000] * 3),
+        level=1,
+        severity="SEV2",
+        by="U0ALICE",
+        now=NOW,
+        permalink=None,
+    )
+    validate(message)
+    assert all(whole_mrkdwn(t) for t in texts(message["blocks"]))

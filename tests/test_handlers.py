@@ -20,6 +20,7 @@ from tests.support import (
     form_body,
     signed_headers,
     slash_command,
+    wait_until,
 )
 
 
@@ -202,3 +203,87 @@ def test_app_home_lists_queue_and_claims(bolt):
     assert "*On call*\\n<@U0ALICE> until " in text  # rotation[0] of the test config
     assert "*Last 24 hours*\\n2 mentions · 2 urgent · 1 claimed · 0 resolved" in text
     assert second["status"] == "posted"
+
+
+# --- review: refusals, slow lookups, expired response URLs, /mentions oncall ------------------
+
+
+def test_a_click_on_a_missing_mention_is_refused_and_audited(bolt):
+    for action in (ids.CLAIM, ids.DRAFT, ids.ESCALATE):
+        bolt.click(action, "424242", "U0ALICE")
+    assert (
+        bolt.ephemeral_to("U0ALICE", count=3)
+        == ["I can't find that mention any more. It may have been removed."] * 3
+    )
+    wait_until(lambda: len(bolt.store.events()) == 3)
+    assert sorted(
+        (e["mention_id"], e["actor"], e["action"], e["detail"]) for e in bolt.store.events()
+    ) == [
+        (None, "U0ALICE", "claim_refused", {"reason": "not_found"}),
+        (None, "U0ALICE", "draft_refused", {"reason": "not_found"}),
+        (None, "U0ALICE", "escalate_refused", {"reason": "not_found"}),
+    ]
+    assert bolt.slack.calls_to("views.open") == []
+
+
+def test_draft_reply_opens_the_form_in_time_when_users_info_is_slow(bolt):
+    m = bolt.alert()
+    bolt.slack.delay("users.info", 4)
+    started = time.monotonic()
+    bolt.click(ids.DRAFT, m, "U0ALICE")
+    opened = bolt.slack.wait_for("views.open")[0]
+    assert opened.at - started < 2.5  # the trigger_id lives 3 s
+    draft = opened.args["view"]["blocks"][1]["element"]["initial_value"]
+    assert draft.startswith("Hi @dana, ") and not draft.endswith("– ")
+    bolt.slack.delay("users.info", 0)
+
+
+def test_a_form_slack_refuses_gets_an_accurate_note(bolt):
+    m = bolt.alert()
+    bolt.slack.fail_next("views.open", error="invalid_arguments")
+    bolt.click(ids.ESCALATE, m, "U0ALICE")
+    assert bolt.ephemeral_to("U0ALICE") == [
+        "Sorry, I couldn't open the form (Slack said `invalid_arguments`). Please try again."
+    ]
+    bolt.slack.fail_next("views.open", error="expired_trigger_id")
+    bolt.click(ids.ESCALATE, m, "U0ALICE")
+    assert bolt.ephemeral_to("U0ALICE", count=2)[-1] == (
+        "Slack took too long to open the form. Please click Escalate again."
+    )
+
+
+def test_sharing_a_summary_after_its_response_url_expired_says_so(bolt):
+    url = bolt.slack.response_url("old-summary")
+    bolt.dispatch(slash_command("summary today", user="U0BOB", response_url=url))
+    answer = bolt.slack.wait_for("response_url")[0].args
+    share = next(b for b in answer["blocks"] if b["type"] == "actions")["elements"][0]
+    bolt.slack.fail_next("response_url", status=404, error="expired_url")
+    action = block_action(ids.SHARE_SUMMARY, share["value"], user="U0BOB", response_url=url)
+    assert bolt.dispatch(form_body(action)) == 200
+    assert bolt.ephemeral_to("U0BOB") == [
+        "That summary is too old to share: Slack allows it for 30 minutes. Run /mentions "
+        "summary again and share the new one."
+    ]
+
+
+def test_oncall_override_refusals_are_audited_and_typed_text_is_escaped(bolt):
+    from bot.app import Services
+    from handlers.commands import oncall_answer
+
+    services = Services(settings=bolt.poster.settings, store=bolt.store, poster=bolt.poster)
+    now = datetime.now(UTC)
+    refused = oncall_answer(services, ["<@U0DAVE|dave>", "for", "8h"], "U0ALICE", now)
+    assert refused["text"].startswith("Only a manager can change who is on call.")
+    assert [(e["actor"], e["action"], e["detail"]) for e in bolt.store.events()] == [
+        (
+            "U0ALICE",
+            "oncall_override_refused",
+            {"reason": "not_manager", "args": ["<@U0DAVE|dave>", "for", "8h"]},
+        )
+    ]
+    bad = oncall_answer(services, ["<!subteam^S1|@support>", "for", "8h"], "U0MANAGER", now)
+    assert bad == {
+        "response_type": "ephemeral",
+        "text": "I can't tell who '&lt;!subteam^S1|@support&gt;' is: pick them from the @ menu "
+        "so Slack sends their user ID.",
+    }

@@ -388,3 +388,53 @@ def test_silence_gets_one_notice(tmp_path):
             fh.write(json.dumps({"source": "x", "id": "9", "text": "acme is fine"}) + "\n")
         pipeline.run_once("replay")
         assert store.health()[0]["notice"] is None
+
+
+def _replay(tmp_path, content: bytes):
+    from bot.config import SourceConfig
+    from bot.sources.replay import Replay
+
+    feed = tmp_path / "m.jsonl"
+    feed.write_bytes(content)
+    return feed, Replay(SourceConfig("replay"), feed)
+
+
+def test_replay_leaves_a_half_written_last_line_for_the_next_poll(tmp_path):
+    """A writer appending to the file may be mid-line: that line is read once it is whole,
+    not counted as read and lost."""
+    whole = json.dumps({"source": "x", "id": "c", "text": URGENT})
+    feed, source = _replay(
+        tmp_path,
+        (json.dumps({"source": "x", "id": "a", "text": CALM}) + "\n").encode()
+        + whole[:20].encode(),
+    )
+    first = source.fetch({}, now=datetime.now(UTC))
+    with feed.open("a", encoding="utf-8") as fh:
+        fh.write(whole[20:] + "\n")
+    second = source.fetch(first.cursors, now=datetime.now(UTC))
+    assert (
+        [m.external_id for m in first.mentions],
+        first.cursors,
+        first.problems,
+        [m.external_id for m in second.mentions],
+        second.cursors,
+        second.problems,
+    ) == (["a"], {str(feed): "1"}, [], ["c"], {str(feed): "2"}, [])
+
+
+def test_replay_names_a_line_that_is_not_utf8_and_reads_the_rest(tmp_path):
+    good = [json.dumps({"source": "x", "id": i, "text": CALM}).encode() for i in ("a", "b")]
+    feed, source = _replay(tmp_path, good[0] + b"\n\xff\xfe broken\n" + good[1] + b"\n")
+    result = source.fetch({}, now=datetime.now(UTC))
+    assert ([m.external_id for m in result.mentions], result.cursors, result.problems) == (
+        ["a", "b"],
+        {str(feed): "3"},
+        [f"{feed}: line 2: not UTF-8 text (save the file as UTF-8)"],
+    )
+
+
+def test_replay_bounds_and_normalises_the_title_too(tmp_path):
+    line = {"source": "x", "id": "t", "text": "Acme  broke", "title": "Acme\n\n\n  " + "x" * 50_000}
+    _, source = _replay(tmp_path, (json.dumps(line) + "\n").encode())
+    (mention,) = source.fetch({}, now=datetime.now(UTC)).mentions
+    assert (mention.text, mention.title) == ("Acme broke", ("Acme\n\n" + "x" * 50_000)[:40_000])

@@ -98,3 +98,28 @@ def test_all_sources_in_threads_with_one_hanging(tmp_path):
             == 1
         )
         assert fakes.slack.errors == []
+
+
+def test_retry_after_waits_are_bounded_in_total():
+    """Each Retry-After below the cap is honoured, but together they may not hold a worker for
+    longer than MAX_RETRY_AFTER: three answers of 'wait 100 s' are a rate limit, not 300 s."""
+    from bot.sources.base import MAX_RETRY_AFTER, RateLimited, request
+
+    answers = [429, 429, 429, 200]
+
+    def handler(req: httpx.Request) -> httpx.Response:
+        status = answers.pop(0)
+        return httpx.Response(status, headers={"Retry-After": "100"} if status == 429 else {})
+
+    sleeps: list[float] = []
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    try:
+        request(client, "GET", "https://api.example/x", sleep=sleeps.append)
+        raised = None
+    except RateLimited as exc:
+        raised = (str(exc), exc.retry_after)
+    assert (sleeps, raised, MAX_RETRY_AFTER) == (
+        [100.0],
+        ("rate limited by api.example: asked to wait 100 s more", 100.0),
+        120.0,
+    )

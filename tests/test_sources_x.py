@@ -179,3 +179,26 @@ def test_bad_token_and_malformed_body(fake, make):
     with pytest.raises(SourceError) as info:
         make().fetch({}, now=now())
     assert str(info.value) == "127.0.0.1 sent a body that is not JSON: ']'"
+
+
+def test_a_token_with_a_stray_line_break_never_reaches_the_error(make):
+    """httpx refuses such a header with its value in the message; that message would reach
+    the log, source_health.last_error and the alert channel."""
+    source = make(token="x-bearer-S3CRET\n")
+    with pytest.raises(SourceError) as info:
+        source.fetch({}, now=now())
+    assert (str(info.value), source.sleeps) == (
+        "could not send a request to 127.0.0.1: a header value is not valid HTTP (look for a "
+        "stray space or line break in the credentials' environment variables)",
+        [],  # not retried: the same header would be refused again
+    )
+
+
+def test_secrets_from_the_environment_are_trimmed():
+    from bot.config import from_mapping
+
+    settings, _ = from_mapping({}, {"X_BEARER_TOKEN": " x-bearer\n", "SLACK_BOT_TOKEN": "\t"})
+    assert (settings.secrets.get("X_BEARER_TOKEN"), settings.secrets.get("SLACK_BOT_TOKEN")) == (
+        "x-bearer",
+        None,
+    )

@@ -51,6 +51,7 @@ INDEXES = [
     "oncall_overrides_ends",
     "outbox_channel_created",
     "outbox_state",
+    "outbox_thread",
     "pagerduty_outbox_state",
 ]
 
@@ -162,6 +163,25 @@ def test_migrate_creates_schema(tmp_path, clock):
     assert store.migrate() == []
     assert store.meta("created_at") == NOW
     assert store.meta("missing") is None
+
+
+def test_two_processes_migrating_a_new_file_at_once(tmp_path, clock):
+    """Two `mentionops run` started together on a new database: one applies every step, the
+    other waits for it and finds nothing left to do (no "table already exists")."""
+    path = tmp_path / "fresh.db"
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("PRAGMA journal_mode = WAL")
+    blocker.execute("BEGIN IMMEDIATE")  # both read "nothing applied yet", then wait to write
+    stores = [Store(path, clock=clock) for _ in range(2)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(s.migrate) for s in stores]
+        threading.Event().wait(0.5)
+        blocker.execute("COMMIT")
+        blocker.close()
+        applied = sorted((f.result(timeout=20) for f in futures), key=len)
+    assert applied == [[], ALL_MIGRATIONS]
+    assert query(stores[0], "SELECT count(*) FROM _sqlite_migrations") == [(len(ALL_MIGRATIONS),)]
+    assert query(stores[0], "SELECT key, value FROM meta") == [("created_at", NOW)]
 
 
 def test_migrations_on_in_memory_database():
@@ -742,6 +762,52 @@ def test_recent_authors(store):
     assert store.recent_authors(["old"], T0 - timedelta(hours=26)) == {"old"}
     assert store.recent_authors([], since) == set()
     assert store.recent_authors([""], since) == set()
+
+
+def test_cross_post_lookup_seeks_the_author_indexes(store, monkeypatch):
+    """The cross-post lookup runs for every mention stored, inside the write transaction: it
+    must seek by author and display name, not walk every `duplicate_of IS NULL` row."""
+    seen: list[tuple[str, dict]] = []
+    execute = Database.execute
+
+    def spy(self, sql, parameters=None):
+        if "JOIN outbox" in sql and "duplicate_of IS NULL" in sql:
+            seen.append((sql, parameters))
+        return execute(self, sql, parameters)
+
+    monkeypatch.setattr(Database, "execute", spy)
+    posted(store, 1)
+    [(sql, params)] = seen
+    plan = [row[3] for row in query(store, "EXPLAIN QUERY PLAN " + sql, params)]
+    assert plan == [
+        "MULTI-INDEX OR",
+        "INDEX 1",
+        "SEARCH m USING INDEX mentions_author_lower (<expr>=?)",
+        "INDEX 2",
+        "SEARCH m USING INDEX mentions_name_lower (<expr>=?)",
+        "SEARCH o USING INTEGER PRIMARY KEY (rowid=?)",
+        "USE TEMP B-TREE FOR ORDER BY",
+    ]
+
+
+def test_storm_thread_queries_seek_the_thread(store, monkeypatch):
+    """Read on every poll while a storm lasts: a seek on the thread, whatever the outbox holds."""
+    seen: list[tuple[str, list]] = []
+    run_query = Database.query
+
+    def spy(self, sql, params=None):
+        if "thread_ts = ?" in sql:
+            seen.append((sql, params))
+        return run_query(self, sql, params)
+
+    monkeypatch.setattr(Database, "query", spy)
+    assert store.storm_alerts({"channel": "C0A", "ts": "1764149940.000100"}) == []
+    [(sql, params)] = seen
+    plan = [row[3] for row in query(store, "EXPLAIN QUERY PLAN " + sql, params)]
+    assert plan == [
+        "SEARCH o USING INDEX outbox_thread (channel=? AND thread_ts=?)",
+        "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)",
+    ]
 
 
 def test_open_urgent_and_claimed_by(store, clock):

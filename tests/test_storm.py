@@ -259,6 +259,26 @@ def test_two_pollers_checking_at_once_open_one_storm(tmp_path, slack):
     ]
 
 
+def test_storm_posted_twice_keeps_the_first_ts_and_one_event(tmp_path, slack):
+    """A reconcile and a late answer to the original post both say "posted": recorded once."""
+    world = World(tmp_path, slack)
+    scored = [
+        (Mention("x", f"m{i}", COMPLAINTS[0], author=f"a{i}"), Score(90, True, "outage", -0.8, []))
+        for i in range(8)
+    ]
+    world.store.save_batch("x", scored, alert_channel=ALERT_CHANNEL)
+    action, opened = storm.check(world.store, world.settings)
+    assert action == "opened"
+    assert world.store.storm_begin_post(opened["id"]) is True
+    world.store.storm_posted(opened["id"], "1764151200.000100")
+    world.store.storm_posted(opened["id"], "1764151200.000200")
+    row = world.store.storm(opened["id"])
+    assert (row["msg_state"], row["ts"]) == ("sent", "1764151200.000100")
+    assert [
+        (e["action"], e["detail"]) for e in world.store.events() if e["action"] == "storm_posted"
+    ] == [("storm_posted", {"storm": opened["id"]})]
+
+
 def test_factor_over_the_baseline(tmp_path, slack):
     """A steady 2 alerts per 10 minutes all day: 5 at once is no storm at factor 4, 8 is."""
     world = World(tmp_path, slack, storm_min_mentions=5, storm_factor=4.0, storm_baseline_hours=6)

@@ -255,6 +255,11 @@ def test_excluded(matcher, text, excluded):
         ("acmesupport", True),
         ("@AcmeSupport", True),
         ("ACMESUPPORT", True),
+        # The same accounts as Bluesky and Mastodon name them, as the scorer already knew.
+        ("AcmeSupport.bsky.social", True),
+        ("acme@mastodon.social", True),
+        ("@acmesupport@mastodon.social", True),
+        ("acme_fan.bsky.social", False),
         ("acme_fan", False),
         ("support", False),
         ("", False),

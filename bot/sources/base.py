@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 USER_AGENT = f"mentionops/{__version__} (self-hosted; +https://github.com/mentionops/mentionops)"
 TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 MAX_ATTEMPTS = 4
-MAX_RETRY_AFTER = 120.0  # seconds we will wait inside one poll; longer waits skip the poll
+MAX_RETRY_AFTER = 120.0  # seconds one request may wait in all; longer waits skip the poll
 
 
 class SourceError(Exception):
@@ -88,15 +88,19 @@ def retry_after_seconds(
 
 
 def _wait(state: tenacity.RetryCallState) -> float:
-    """Retry-After when the platform gives one; else exponential backoff with full jitter."""
+    """Retry-After when the platform gives one; else exponential backoff with full jitter.
+
+    The waits of one request add up to MAX_RETRY_AFTER at most: a platform that keeps asking
+    for 100 s is rate limiting us, and the worker goes back to the scheduler."""
     exc = state.outcome.exception() if state.outcome else None
     if isinstance(exc, RetryableStatus):
         after = retry_after_seconds(exc.response)
         if after is not None:
-            if after > MAX_RETRY_AFTER:
+            if after + (state.idle_for or 0.0) > MAX_RETRY_AFTER:
+                more = " more" if state.idle_for else ""
                 raise RateLimited(
                     f"rate limited by {urlsplit(str(exc.response.url)).hostname}: "
-                    f"asked to wait {after:.0f} s",
+                    f"asked to wait {after:.0f} s{more}",
                     after,
                 )
             return after
@@ -104,6 +108,8 @@ def _wait(state: tenacity.RetryCallState) -> float:
 
 
 def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, httpx.LocalProtocolError):
+        return False  # our own request is malformed: asking again cannot help
     return isinstance(exc, RetryableStatus | httpx.TransportError)
 
 
@@ -144,6 +150,12 @@ def request(
         raise SourceError(f"{host} answered HTTP {status} {attempts} times in a row") from None
     except httpx.TimeoutException:
         raise SourceError(f"{host} did not answer in time ({attempts} tries)") from None
+    except httpx.LocalProtocolError:
+        # Its message quotes the refused header, and that header may carry a token.
+        raise SourceError(
+            f"could not send a request to {host}: a header value is not valid HTTP (look for "
+            "a stray space or line break in the credentials' environment variables)"
+        ) from None
     except httpx.TransportError as exc:
         raise SourceError(f"cannot reach {host}: {exc}") from None
     if response.status_code in accept:
@@ -155,13 +167,18 @@ def request(
     return response
 
 
-def json_body(response: httpx.Response) -> dict:
-    """The response's JSON object, or a SourceError that says the body was not JSON."""
+def json_value(response: httpx.Response):
+    """The response's JSON, or a SourceError that says the body was not JSON."""
     try:
-        data = response.json()
+        return response.json()
     except ValueError:
         host = urlsplit(str(response.url)).hostname
         raise SourceError(f"{host} sent a body that is not JSON: {_snippet(response)}") from None
+
+
+def json_body(response: httpx.Response) -> dict:
+    """The response's JSON object, or a SourceError that says the body was not one."""
+    data = json_value(response)
     if not isinstance(data, dict):
         raise SourceError(f"{urlsplit(str(response.url)).hostname} sent JSON that is not an object")
     return data

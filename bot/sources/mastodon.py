@@ -25,7 +25,7 @@ import httpx
 
 from bot.config import SourceConfig
 from bot.models import Mention, parse_time
-from bot.sources.base import FetchResult, SourceError, new_client, request
+from bot.sources.base import FetchResult, SourceError, json_value, new_client, request
 from bot.text import html_to_text, plain
 
 NAME = "mastodon"
@@ -118,7 +118,7 @@ class Mastodon:
             if page:
                 params["offset"] = page * PAGE_SIZE
             response = self._get(url, params)
-            data = _json(response, self.host)
+            data = json_value(response)
             statuses = data.get("statuses") if isinstance(data, dict) else None
             if not isinstance(statuses, list):
                 raise SourceError(f"{self.host} sent a search answer without a 'statuses' list")
@@ -168,18 +168,10 @@ def transform_status(status: dict) -> Mention:
 
 
 def _statuses(response: httpx.Response, host: str) -> list:
-    data = _json(response, host)
+    data = json_value(response)
     if not isinstance(data, list):
         raise SourceError(f"{host} sent a timeline that is not a list of statuses")
     return data
-
-
-def _json(response: httpx.Response, host: str):
-    try:
-        return response.json()
-    except ValueError:
-        text = " ".join(response.text[:200].split())
-        raise SourceError(f"{host} sent a body that is not JSON: {text!r}") from None
 
 
 def _created(status) -> datetime:
