@@ -4,7 +4,9 @@ to the Bolt app; its WebClient talks to the fake Slack over real HTTP."""
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -369,3 +371,47 @@ def test_escalate_from_the_card_pages_on_call_for_real(world):
     wait_until(lambda: world.slack.messages("C0ONCALL"))
     assert "<@U0ALICE>" in world.slack.messages("C0ONCALL")[0]["text"]
     wait_until(lambda: "Escalated to <@U0ALICE> (L1)" in world.card(m))
+
+
+def test_concurrent_claim_escalate_and_resolve_leave_a_card_that_matches_the_database(world):
+    """Issue 5: Claim, Escalate (through the modal, to the real Escalator) and Resolve on one
+    alert, in every order and overlapping (each fired 20 ms after the previous, long before it
+    finishes); whatever lands, the card ends as the database says."""
+    from bot.escalation import Escalator
+
+    escalator = Escalator(
+        world.poster.settings, world.store, world.poster.client, poster=world.poster
+    )
+    world.escalator.escalate = escalator.escalate
+    values = {
+        "severity": {"value": {"type": "static_select", "selected_option": {"value": "SEV2"}}},
+        "level": {"value": {"type": "static_select", "selected_option": {"value": "1"}}},
+        "note": {"value": {"type": "plain_text_input", "value": None}},
+    }
+
+    def state(card):
+        [block] = [b for b in card if b.get("block_id") == "alert_state"]
+        return re.sub(r"\d+", "#", block["elements"][0]["text"])
+
+    outcomes = set()
+    for order in itertools.permutations(["claim", "escalate", "resolve"]):
+        m = world.alert()
+        actions = {
+            "claim": partial(world.click, ids.CLAIM, m, "U0ALICE"),
+            "escalate": partial(world.submit, blocks.escalate_modal(m), "U0BOB", values),
+            # The owner's Resolve only counts if their Claim landed first.
+            "resolve": partial(world.click, ids.RESOLVE, m, "U0ALICE"),
+        }
+        for name in order:
+            actions[name]()  # acks at once; the work runs on Bolt's pool, overlapping
+            time.sleep(0.02)
+        time.sleep(0.6)  # let every lazy listener finish
+        row = world.store.mention(m["id"])
+        outcomes.add((row["status"], row["escalation_level"]))
+        expected = blocks.alert_blocks(row, datetime.now(UTC), sla_minutes=20)
+        shown = world.slack.message(ALERT_CHANNEL, m["ts"])["blocks"]
+        assert state(shown) == state(expected), (order, row["status"])
+        assert [b["type"] for b in shown] == [b["type"] for b in expected]
+    # The orders reach different ends, and the card showed each truthfully.
+    assert {("claimed", 1), ("resolved", 1), ("posted", 1)} & outcomes
+    assert len(outcomes) >= 2, outcomes
