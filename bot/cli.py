@@ -180,11 +180,21 @@ def run(ctx: click.Context, host: str, port: int) -> None:
     server = make_server(wsgi_app(None if socket_mode else app, health), host, port)
     socket_handler = None
     if socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+        from slack_sdk.errors import SlackApiError
 
-        socket_handler = SocketModeHandler(app, settings.secrets.get("SLACK_APP_TOKEN"))
-        socket_handler.connect()
-        log.info("Connected to Slack in Socket Mode")
+        try:
+            socket_handler = _connect_socket_mode(app, settings.secrets.get("SLACK_APP_TOKEN"))
+        except SlackApiError as exc:
+            lease.release()
+            server.close()
+            store.close()
+            click.echo(
+                f"Slack did not accept SLACK_APP_TOKEN ({exc.response.get('error')}). Create an "
+                "app-level token with the connections:write scope on your app's Basic "
+                "Information page (App-Level Tokens); it starts with xapp-.",
+                err=True,
+            )
+            ctx.exit(2)
 
     def stop(signum, frame):
         raise Shutdown(0)
@@ -211,10 +221,16 @@ def run(ctx: click.Context, host: str, port: int) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         lease.stop()  # no more renewals, so the keeper cannot restart the scheduler
+        # The SDK's Socket Mode client needs about 3 s to close (its reader waits that long
+        # for data): close it while the scheduler winds down, not after.
+        closing = None
+        if socket_handler is not None:
+            closing = threading.Thread(target=socket_handler.close, daemon=True)
+            closing.start()
         finished = _stop_scheduler(scheduler, timeout=6.0)
         lease.release()
-        if socket_handler is not None:
-            socket_handler.close()
+        if closing is not None:
+            closing.join(timeout=3.0)
         server.close()
         log.info("Stopped")
     if not finished:
@@ -224,6 +240,33 @@ def run(ctx: click.Context, host: str, port: int) -> None:
         # at the next start, so leaving it loses nothing.
         logging.shutdown()
         os._exit(0)
+
+
+def _connect_socket_mode(app, app_token: str):
+    """Open the Socket Mode connection; a started SocketModeHandler. Raises SlackApiError when
+    Slack refuses the app token (nothing is left running then)."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    # Ask for the WebSocket URL here rather than inside handler.connect(): the SDK would log
+    # Slack's refusal as an ERROR with the whole response before raising it, and its client
+    # starts threads as soon as it is built.
+    url = app.client.apps_connections_open(app_token=app_token)["url"]
+    handler = SocketModeHandler(app, app_token)
+    handler.client.wss_uri = url  # connect() uses it instead of asking for another
+    try:
+        handler.connect()
+    except BaseException:
+        handler.close()
+        raise
+    if handler.client.is_connected():
+        log.info("Connected to Slack in Socket Mode")
+    else:
+        # The SDK logs why and does not raise; its monitor retries with a new URL.
+        log.warning(
+            "Could not open the Socket Mode connection yet; retrying every %s s",
+            handler.client.ping_interval,
+        )
+    return handler
 
 
 def _stop_scheduler(scheduler, timeout: float) -> bool:

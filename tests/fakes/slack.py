@@ -23,6 +23,7 @@ import itertools
 import json
 import time
 import traceback
+import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -142,6 +143,10 @@ class FakeSlack(FakeServer):
         super().__init__()
         self.token = token
         self.clock = clock
+        # Socket Mode: apps.connections.open checks `app_token` and answers `socket_url` (a
+        # FakeSocketMode's url) with a fresh ?ticket=; both are set by the test.
+        self.app_token: str | None = None
+        self.socket_url: str | None = None
         self.workspace_url = f"https://{team_domain}.slack.com/"
         self.calls: list[Call] = []
         self.archived: set[str] = set()
@@ -417,7 +422,8 @@ class FakeSlack(FakeServer):
             call.injected = True
             return self._finish(call, status, extra, body)
         if method != "response_url":
-            auth_error = self._check_auth(headers, call.args)
+            app_level = method == "apps.connections.open"  # takes the xapp- token
+            auth_error = self._check_auth(headers, call.args, app_level=app_level)
             if auth_error:
                 return self._finish(call, 200, {}, {"ok": False, "error": auth_error})
         try:
@@ -445,20 +451,25 @@ class FakeSlack(FakeServer):
                 return queue.popleft()
         return None
 
-    def _check_auth(self, headers: dict[str, str], args: dict[str, Any]) -> str | None:
+    def _check_auth(
+        self, headers: dict[str, str], args: dict[str, Any], *, app_level: bool = False
+    ) -> str | None:
         auth = headers.get("authorization", "")
         token = auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else None
         if token is None:
             token = args.get("token")
         if not token:
             return "not_authed"
-        if token != self.token:
+        if app_level and token.startswith(("xoxb-", "xoxp-")):
+            return "not_allowed_token_type"
+        if token != (self.app_token if app_level else self.token):
             return "invalid_auth"
         return None
 
     def _dispatch(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         handler = {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
             "chat.postEphemeral": self._chat_post_ephemeral,
@@ -492,6 +503,11 @@ class FakeSlack(FakeServer):
             "bot_id": BOT_ID,
             "is_enterprise_install": False,
         }
+
+    def _apps_connections_open(self, args):
+        if not self.socket_url:
+            raise _Rejected("internal_error", "set FakeSlack.socket_url to a FakeSocketMode's url")
+        return {"ok": True, "url": f"{self.socket_url}?ticket={uuid.uuid4()}"}
 
     def _chat_post_message(self, args):
         channel = self._require_channel(args)
