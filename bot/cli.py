@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -83,6 +84,71 @@ def main(ctx: click.Context, config: str | None, db: str | None, verbose: bool) 
 def run(ctx: click.Context, host: str, port: int) -> None:
     """Poll the sources and serve Slack: Socket Mode when SLACK_APP_TOKEN is set, else HTTP
     (POST /slack/events) on --port. GET /healthz is served in both modes."""
+
+    # First thing: SIGTERM or SIGINT during start-up (migrating, settling interrupted alerts,
+    # connecting to Slack) stops it cleanly as well, undoing what was started, with exit 0.
+    def stop(signum, frame):
+        raise Shutdown(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    undo = contextlib.ExitStack()  # what start-up has opened, closed again on an early stop
+    try:
+        server, scheduler, lease, socket_handler, sources, socket_mode = _start(
+            ctx, host, port, undo
+        )
+    except Shutdown:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        log.info("Stopping during start-up")
+        undo.close()
+        log.info("Stopped")
+        return
+    undo.pop_all()  # from here on the shutdown below closes everything
+    finished = True
+    try:
+        lease.step(scheduler)  # starts the scheduler if the lease is ours, else says who has it
+        lease.run_forever(scheduler)
+        log.info(
+            "mentionops %s listening on http://%s:%s (%s); polling %s",
+            __version__,
+            host,
+            server.effective_port,
+            "health only, Socket Mode" if socket_mode else "POST /slack/events, GET /healthz",
+            ", ".join(sources) or "nothing",
+        )
+        server.run()
+    except Shutdown:
+        pass  # a normal stop: exit 0 below
+    finally:
+        log.info("Stopping: no new polls; finishing what is in flight")
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        lease.stop()  # no more renewals, so the keeper cannot restart the scheduler
+        # The SDK's Socket Mode client needs about 3 s to close (its reader waits that long
+        # for data): close it while the scheduler winds down, not after.
+        closing = None
+        if socket_handler is not None:
+            closing = threading.Thread(target=socket_handler.close, daemon=True)
+            closing.start()
+        finished = _stop_scheduler(scheduler, timeout=6.0)
+        lease.release()
+        if closing is not None:
+            closing.join(timeout=3.0)
+        server.close()
+        log.info("Stopped")
+    if not finished:
+        # The interpreter joins the scheduler's worker threads on exit, so a poll still
+        # waiting on its platform (read timeouts, retries) would hold the exit for minutes.
+        # Its cursor has not moved, and an alert left half-sent is settled by the outbox
+        # at the next start, so leaving it loses nothing.
+        logging.shutdown()
+        os._exit(0)
+
+
+def _start(ctx: click.Context, host: str, port: int, undo: contextlib.ExitStack):
+    """Everything `run` sets up before it serves; each thing opened is pushed onto `undo`.
+    Returns (server, scheduler, lease, socket handler or None, sources, socket_mode)."""
     from slack_bolt.error import BoltError
 
     from bot.app import Services, build_app
@@ -103,6 +169,7 @@ def run(ctx: click.Context, host: str, port: int) -> None:
             click.echo(f"Cannot start: {problem}", err=True)
         ctx.exit(2)
     store = Store(settings.db_path)
+    undo.callback(store.close)
     store.migrate()
     client = make_client(settings)
     poster = SlackPoster(client, store, settings)
@@ -124,6 +191,7 @@ def run(ctx: click.Context, host: str, port: int) -> None:
     socket_mode = bool(settings.secrets.get("SLACK_APP_TOKEN"))
     # One process polls and pings per database: the other waits as standby (bot/escalation.py).
     lease = LeaseKeeper(store)
+    undo.callback(lease.release)
 
     def health() -> tuple[bool, dict]:
         if not lease.held:
@@ -178,6 +246,7 @@ def run(ctx: click.Context, host: str, port: int) -> None:
             log.error("Could not check Slack for interrupted alerts (%s); they stay queued.", exc)
 
     server = make_server(wsgi_app(None if socket_mode else app, health), host, port)
+    undo.callback(server.close)
     socket_handler = None
     if socket_mode:
         from slack_sdk.errors import SlackApiError
@@ -196,50 +265,7 @@ def run(ctx: click.Context, host: str, port: int) -> None:
             )
             ctx.exit(2)
 
-    def stop(signum, frame):
-        raise Shutdown(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    lease.step(scheduler)  # starts the scheduler if the lease is ours, else says who has it
-    lease.run_forever(scheduler)
-    log.info(
-        "mentionops %s listening on http://%s:%s (%s); polling %s",
-        __version__,
-        host,
-        server.effective_port,
-        "health only, Socket Mode" if socket_mode else "POST /slack/events, GET /healthz",
-        ", ".join(sources) or "nothing",
-    )
-    finished = True
-    try:
-        server.run()
-    except Shutdown:
-        pass  # a normal stop: exit 0 below
-    finally:
-        log.info("Stopping: no new polls; finishing what is in flight")
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        lease.stop()  # no more renewals, so the keeper cannot restart the scheduler
-        # The SDK's Socket Mode client needs about 3 s to close (its reader waits that long
-        # for data): close it while the scheduler winds down, not after.
-        closing = None
-        if socket_handler is not None:
-            closing = threading.Thread(target=socket_handler.close, daemon=True)
-            closing.start()
-        finished = _stop_scheduler(scheduler, timeout=6.0)
-        lease.release()
-        if closing is not None:
-            closing.join(timeout=3.0)
-        server.close()
-        log.info("Stopped")
-    if not finished:
-        # The interpreter joins the scheduler's worker threads on exit, so a poll still
-        # waiting on its platform (read timeouts, retries) would hold the exit for minutes.
-        # Its cursor has not moved, and an alert left half-sent is settled by the outbox
-        # at the next start, so leaving it loses nothing.
-        logging.shutdown()
-        os._exit(0)
+    return server, scheduler, lease, socket_handler, sources, socket_mode
 
 
 def _connect_socket_mode(app, app_token: str):
@@ -326,21 +352,16 @@ def fetch(ctx: click.Context, once: bool, dry_run: bool, only: str | None) -> No
             err=True,
         )
         ctx.exit(2)
-    sources, skipped = build_sources(settings, only=only)
+    # A dry run writes nothing: cursors, the repeat-author check and the sources' own state
+    # are read from the database opened read-only; else from a scratch one, removed at the end.
+    store = _dry_run_store(ctx, settings) if dry_run else None
+    sources, skipped = build_sources(settings, only=only, store=store)
     for line in skipped:
         click.echo(f"Source {line}", err=True)
     if not sources:
         click.echo("No source to poll.", err=True)
         ctx.exit(1)
     if dry_run:
-        # Cursors and the repeat-author check still read the database if there is one; else a
-        # scratch one, removed when the command ends.
-        exists = Path(settings.db_path).exists()
-        scratch = None if exists else ctx.with_resource(tempfile.TemporaryDirectory())
-        store = Store(settings.db_path if exists else Path(scratch) / "dry-run.db")
-        if scratch:
-            ctx.call_on_close(store.close)
-        store.migrate()
         poster = TerminalPoster(store, settings)
     else:
         if not settings.secrets.get("SLACK_BOT_TOKEN"):
@@ -382,6 +403,41 @@ def fetch(ctx: click.Context, once: bool, dry_run: bool, only: str | None) -> No
             )
         )
     ctx.exit(1 if failed else 0)
+
+
+def _dry_run_store(ctx: click.Context, settings):
+    """The database read-only when it is there and its schema is current; else a scratch
+    database (said why, when there is one), removed when the command ends."""
+    import sqlite3
+
+    from storage import Store
+
+    path = Path(settings.db_path)
+    if path.exists():
+        store = Store(path, readonly=True)
+        try:
+            pending = store.pending_migrations()
+        except sqlite3.Error as exc:
+            click.echo(
+                f"{path}: cannot read it ({exc}); this dry run uses an empty scratch database "
+                "(no cursors: each source looks back lookback_minutes).",
+                err=True,
+            )
+        else:
+            if not pending:
+                return store
+            click.echo(
+                f"{path} is older than this version of mentionops ({len(pending)} schema "
+                "update(s) pending; `mentionops db migrate` or `run` applies them). A dry run "
+                "changes nothing, so it uses an empty scratch database instead (no cursors: "
+                "each source looks back lookback_minutes).",
+                err=True,
+            )
+    scratch = ctx.with_resource(tempfile.TemporaryDirectory())
+    store = Store(Path(scratch) / "dry-run.db")
+    ctx.call_on_close(store.close)
+    store.migrate()
+    return store
 
 
 # --- demo -----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from difflib import SequenceMatcher
 from pathlib import Path
+from urllib.parse import quote
 
 from sqlite_utils import Database
 
@@ -50,9 +51,13 @@ class Saved:
 
 
 class Store:
-    def __init__(self, path: str | Path, *, clock: Callable[[], datetime] = utcnow):
+    def __init__(
+        self, path: str | Path, *, clock: Callable[[], datetime] = utcnow, readonly: bool = False
+    ):
         self.path = str(path)
         self.clock = clock
+        # Read-only (`fetch --dry-run`): SQLite refuses every write, migrations included.
+        self.readonly = readonly
         self._anchor: sqlite3.Connection | None = None
         self._anchor_lock = threading.Lock()
 
@@ -61,7 +66,11 @@ class Store:
     @contextmanager
     def connect(self) -> Iterator[Database]:
         self._hold_open()
-        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
+        if self.readonly:
+            uri = f"file:{quote(str(Path(self.path).resolve()))}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+        else:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -75,7 +84,7 @@ class Store:
         short-lived connection would be closing the last one, which checkpoints the WAL and
         deletes it every time (a quarter of a busy poll's time, measured). The idle connection
         never reads or writes, so it holds no lock; it is never used from another thread."""
-        if self._anchor is not None or self.path == ":memory:":
+        if self._anchor is not None or self.path == ":memory:" or self.readonly:
             return
         with self._anchor_lock:
             if self._anchor is None and Path(self.path).exists():
@@ -104,6 +113,11 @@ class Store:
                 raise
             else:
                 db.conn.execute("COMMIT")
+
+    def pending_migrations(self) -> list[str]:
+        """The names of the migrations this database still lacks (read only)."""
+        with self.connect() as db:
+            return [m.name for m in migrations.pending(db)]
 
     def migrate(self) -> list[str]:
         """Apply pending migrations; returns the names applied (empty when up to date)."""

@@ -236,3 +236,58 @@ def test_score_names_a_line_that_is_not_utf8_and_scores_the_rest(runner, tmp_pat
         [json.loads(line)["id"] for line in result.stdout.splitlines()],
         result.stderr,
     ) == (1, ["1", "2"], "line 2: skipped: not UTF-8 text\n")
+
+
+def _dump(path) -> str:
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(path)) as db:
+        return "\n".join(db.iterdump())
+
+
+def test_fetch_dry_run_reads_the_database_without_writing_to_it(runner, tmp_path, monkeypatch):
+    """Cursors and repeat authors come from the existing database, opened read-only."""
+    cursor = int(time.time()) - 600
+    store = Store(tmp_path / "mentionops.db")
+    store.migrate()
+    store.save_batch("hackernews", [], cursors={"acme": str(cursor)})
+    store.close()
+    before = _dump(tmp_path / "mentionops.db")
+
+    def no_migrate(self):
+        raise AssertionError("a dry run must not migrate the database")
+
+    monkeypatch.setattr(Store, "migrate", no_migrate)
+    with FakeHN() as hn:
+        hn.add_hit(
+            object_id="7",
+            author="dana",
+            created_at_i=int(time.time()) - 60,
+            comment_text="Acme billed me twice and support won't answer. Refund!",
+        )
+        config = write_config(tmp_path, hn_url=hn.base_url)
+        result = runner.invoke(main, ["--config", str(config), "fetch", "--once", "--dry-run"])
+        asked = {r["query"]: r["numericFilters"] for r in hn.requests}
+    assert result.exit_code == 0, result.output
+    assert "1 urgent (dry run: nothing stored or posted)" in result.output
+    assert asked["acme"] == f"created_at_i>{cursor - 120}"  # the stored cursor was used
+    assert _dump(tmp_path / "mentionops.db") == before
+
+
+def test_fetch_dry_run_on_an_older_schema_says_so_and_leaves_it_alone(runner, tmp_path):
+    from sqlite_utils import Database
+
+    from storage.migrations import migrations
+
+    old = Database(str(tmp_path / "mentionops.db"))
+    migrations.apply(old, stop_before=ALL_MIGRATIONS[-2])
+    old.close()
+    before = _dump(tmp_path / "mentionops.db")
+    with FakeHN() as hn:
+        config = write_config(tmp_path, hn_url=hn.base_url)
+        result = runner.invoke(main, ["--config", str(config), "fetch", "--once", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "is older than this version of mentionops (2 schema update(s) pending" in (result.output)
+    assert _dump(tmp_path / "mentionops.db") == before
+    assert Store(tmp_path / "mentionops.db").pending_migrations() == ALL_MIGRATIONS[-2:]

@@ -204,3 +204,34 @@ def test_shutdown_within_ten_seconds_while_a_poll_hangs(world):
     assert (code, stopped_in < 10) == (0, True), log
     assert "A poll was still running after 6 s" in log and "Stopped" in log
     assert world["store"].cursors("hackernews") == {}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_during_start_up_stops_cleanly(world, sig):
+    """Stopped while start-up still waits on Slack (here: auth.test, before anything serves):
+    no traceback, no death by signal, exit 0 at once."""
+    slack = world["slack"]
+    slack.delay("auth.test", 30)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", "0"],
+        env=world["env"],
+        cwd=world["tmp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: any(r.path.endswith("auth.test") for r in slack.requests), 20)
+        time.sleep(0.2)
+        stopping = time.monotonic()
+        proc.send_signal(sig)
+        code = proc.wait(timeout=15)
+        stopped_in = time.monotonic() - stopping
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    assert (code, stopped_in < 5) == (0, True), err
+    assert "Traceback" not in err and "Stopped" in err, err

@@ -399,6 +399,11 @@ def _replay(tmp_path, content: bytes):
     return feed, Replay(SourceConfig("replay"), feed)
 
 
+def _lines_read(cursors: dict[str, str], feed) -> int:
+    assert list(cursors) == [str(feed)]
+    return json.loads(cursors[str(feed)])["lines"]
+
+
 def test_replay_leaves_a_half_written_last_line_for_the_next_poll(tmp_path):
     """A writer appending to the file may be mid-line: that line is read once it is whole,
     not counted as read and lost."""
@@ -414,21 +419,25 @@ def test_replay_leaves_a_half_written_last_line_for_the_next_poll(tmp_path):
     second = source.fetch(first.cursors, now=datetime.now(UTC))
     assert (
         [m.external_id for m in first.mentions],
-        first.cursors,
+        _lines_read(first.cursors, feed),
         first.problems,
         [m.external_id for m in second.mentions],
-        second.cursors,
+        _lines_read(second.cursors, feed),
         second.problems,
-    ) == (["a"], {str(feed): "1"}, [], ["c"], {str(feed): "2"}, [])
+    ) == (["a"], 1, [], ["c"], 2, [])
 
 
 def test_replay_names_a_line_that_is_not_utf8_and_reads_the_rest(tmp_path):
     good = [json.dumps({"source": "x", "id": i, "text": CALM}).encode() for i in ("a", "b")]
     feed, source = _replay(tmp_path, good[0] + b"\n\xff\xfe broken\n" + good[1] + b"\n")
     result = source.fetch({}, now=datetime.now(UTC))
-    assert ([m.external_id for m in result.mentions], result.cursors, result.problems) == (
+    assert (
+        [m.external_id for m in result.mentions],
+        _lines_read(result.cursors, feed),
+        result.problems,
+    ) == (
         ["a", "b"],
-        {str(feed): "3"},
+        3,
         [f"{feed}: line 2: not UTF-8 text (save the file as UTF-8)"],
     )
 
@@ -438,3 +447,155 @@ def test_replay_bounds_and_normalises_the_title_too(tmp_path):
     _, source = _replay(tmp_path, (json.dumps(line) + "\n").encode())
     (mention,) = source.fetch({}, now=datetime.now(UTC)).mentions
     assert (mention.text, mention.title) == ("Acme broke", ("Acme\n\n" + "x" * 50_000)[:40_000])
+
+
+# --- more new posts in one interval than one poll reads -------------------------------------
+
+
+class _Quiet:
+    def flush(self):
+        return 0
+
+
+def _hn_pipeline(tmp_path, hn: FakeHN, **source_kwargs):
+    config = write_config(tmp_path, hn_url=hn.base_url)
+    settings = Settings.load(environ={}, path=config, db_path=str(tmp_path / "m.db"))
+    store = Store(settings.db_path)
+    store.migrate()
+    source = HackerNews(
+        settings.sources["hackernews"],
+        ("acme",),
+        client=httpx.Client(timeout=10),
+        sleep=lambda s: None,
+        **source_kwargs,
+    )
+    return store, source, Pipeline(settings, store, {"hackernews": source}, _Quiet())
+
+
+def _add_burst(hn: FakeHN, count: int, newest: int, prefix: str = "") -> set[str]:
+    """`count` hits, newest first, several to a second and one second with 250 of them."""
+    added = set()
+    for i in range(count):
+        moment = newest - (i // 3 if i < 600 else 200 if i < 850 else i // 3 - 83)
+        hit = hn.add_hit(
+            object_id=f"{prefix}{i}",
+            author=f"user{i}",
+            comment_text=f"Acme question number {prefix}{i}",
+            created_at_i=moment,
+        )
+        added.add(hit["objectID"])
+    return added
+
+
+def _stored_ids(store: Store) -> list[str]:
+    with store.connect() as db:
+        return [r[0] for r in db.execute("SELECT external_id FROM mentions")]
+
+
+def test_hn_burst_over_the_poll_cap_is_read_over_several_polls_each_hit_once(tmp_path):
+    """2,500 hits in one interval, 1,000 a poll: the cursor keeps the gap, the next polls finish
+    it (oldest part last), and every hit is stored exactly once; hits that arrive meanwhile
+    are read once the gap is closed."""
+    with FakeHN() as hn:
+        store, source, pipeline = _hn_pipeline(tmp_path, hn, max_hits=1000)
+        top = now_i() - 60
+        added = _add_burst(hn, 2500, top)
+        first = pipeline.run_once("hackernews")
+        assert first.error is None and 1000 <= first.new < 1100
+        gap = json.loads(store.cursors("hackernews")["acme"])
+        assert gap["newest"] == top and gap["before"] < top
+        later = hn.add_hit(object_id="late", comment_text="Acme again", created_at_i=top + 30)
+        added.add(later["objectID"])
+        reports = [pipeline.run_once("hackernews") for _ in range(4)]
+        assert [r.error for r in reports] == [None] * 4
+        stored = _stored_ids(store)
+        assert (len(stored), set(stored)) == (2501, added)
+        assert first.new + sum(r.new for r in reports) == 2501
+        assert store.cursors("hackernews")["acme"] == str(top + 30)  # a plain cursor again
+        # Algolia's limit: no request pages past the first 1,000 hits of its query.
+        assert all((int(r.get("page", 0)) + 1) * int(r["hitsPerPage"]) <= 1000 for r in hn.requests)
+        assert hn.errors == []
+        source.client.close()
+
+
+def test_hn_one_poll_reads_past_algolias_1000_hit_limit(tmp_path):
+    with FakeHN() as hn:
+        store, source, pipeline = _hn_pipeline(tmp_path, hn, max_hits=5000)
+        top = now_i() - 60
+        added = _add_burst(hn, 2500, top)
+        report = pipeline.run_once("hackernews")
+        assert (report.error, report.problems, report.new) == (None, [], 2500)
+        assert set(_stored_ids(store)) == added
+        assert store.cursors("hackernews")["acme"] == str(top)
+        assert any(",created_at_i<=" in r["numericFilters"] for r in hn.requests)
+        source.client.close()
+
+
+def test_hn_old_plain_cursor_still_works_and_a_gap_cursor_is_finished_first(tmp_path):
+    with FakeHN() as hn:
+        store, source, pipeline = _hn_pipeline(tmp_path, hn, max_hits=1000)
+        top = now_i() - 60
+        for i, moment in enumerate((top - 1000, top - 600, top - 100, top)):
+            hn.add_hit(object_id=str(i), comment_text=f"Acme {i}", created_at_i=moment)
+        result = source.fetch({"acme": str(top - 700)}, now=datetime.now(UTC))
+        assert sorted(m.external_id for m in result.mentions) == ["1", "2", "3"]
+        assert result.cursors == {"acme": str(top)}
+        gap = json.dumps({"since": top - 2000, "before": top - 900, "newest": top - 100})
+        result = source.fetch({"acme": gap}, now=datetime.now(UTC))
+        # The gap (only hit 0 in it), then on from the newest seen (overlap: hit 2 again, 3).
+        assert [m.external_id for m in result.mentions] == ["0", "3", "2"]
+        assert result.cursors == {"acme": str(top)}
+        source.client.close()
+
+
+def _jsonl(*ids: str) -> bytes:
+    return b"".join(
+        json.dumps({"source": "x", "id": i, "text": CALM}).encode() + b"\n" for i in ids
+    )
+
+
+@pytest.mark.parametrize(
+    ("rewrite", "expected"),
+    [
+        pytest.param(lambda feed: feed.write_bytes(_jsonl("d")), ["d"], id="shorter"),
+        # Same size and line count, another first line: a rotated file, not an appended one.
+        pytest.param(
+            lambda feed: feed.write_bytes(_jsonl("d", "e", "f")), ["d", "e", "f"], id="same-size"
+        ),
+        # Rotated by renaming the old one away and starting a new file.
+        pytest.param(
+            lambda feed: (feed.rename(feed.with_suffix(".1")), feed.write_bytes(_jsonl("d"))),
+            ["d"],
+            id="renamed",
+        ),
+    ],
+)
+def test_replay_reads_a_replaced_file_from_the_top(tmp_path, rewrite, expected):
+    feed, source = _replay(tmp_path, _jsonl("a", "b", "c"))
+    first = source.fetch({}, now=datetime.now(UTC))
+    rewrite(feed)
+    second = source.fetch(first.cursors, now=datetime.now(UTC))
+    with feed.open("ab") as fh:
+        fh.write(_jsonl("g"))
+    third = source.fetch(second.cursors, now=datetime.now(UTC))
+    assert [
+        [m.external_id for m in first.mentions],
+        [m.external_id for m in second.mentions],
+        [m.external_id for m in third.mentions],
+    ] == [["a", "b", "c"], expected, ["g"]]
+    assert _lines_read(third.cursors, feed) == len(expected) + 1
+
+
+def test_replay_understands_the_old_line_count_cursor(tmp_path):
+    feed, source = _replay(tmp_path, _jsonl("a", "b", "c"))
+    appended = source.fetch({str(feed): "2"}, now=datetime.now(UTC))
+    feed.write_bytes(_jsonl("d"))  # rotated while an old version was running
+    rotated = source.fetch({str(feed): "3"}, now=datetime.now(UTC))
+    assert (
+        [m.external_id for m in appended.mentions],
+        [m.external_id for m in rotated.mentions],
+    ) == (
+        ["c"],
+        ["d"],
+    )
+    assert _lines_read(appended.cursors, feed) == 3

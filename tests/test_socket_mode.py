@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket as pysocket
 import sqlite3
 import subprocess
@@ -268,3 +269,35 @@ def _read_exactly(sock: pysocket.socket, count: int) -> bytes:
         assert chunk, f"closed after {data!r}"
         data += chunk
     return data
+
+
+def test_sigterm_while_connecting_stops_cleanly_and_frees_the_lease(world):
+    """SIGTERM after the lease is taken, while Socket Mode is still being opened: exit 0, no
+    traceback, and the lease is released for the next start."""
+    slack = world["slack"]
+    slack.delay("apps.connections.open", 30)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", "0"],
+        env=world["env"],
+        cwd=world["tmp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(
+            lambda: any(r.path.endswith("apps.connections.open") for r in slack.requests), 20
+        )
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=15)
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+    assert code == 0, err
+    assert "Traceback" not in err and "Stopped" in err, err
+    with closing(sqlite3.connect(world["tmp"] / "mentionops.db")) as db:
+        assert db.execute("SELECT COUNT(*) FROM lease").fetchone() == (0,)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -24,7 +25,7 @@ def fake():
 
 @pytest.fixture
 def make(fake, make_source):
-    def make(*, password="app-pass", state=None, queries=("acme",), **config):
+    def make(*, password="app-pass", state=None, queries=("acme",), max_posts=None, **config):
         return make_source(
             Bluesky,
             SourceConfig("bluesky", base_url=fake.url, **config),
@@ -32,6 +33,7 @@ def make(fake, make_source):
             handle="acme-care.bsky.social",
             password=password,
             state=state,
+            **({} if max_posts is None else {"max_posts": max_posts}),
         )
 
     return make
@@ -211,3 +213,80 @@ def test_repr_hides_tokens(fake, make):
     source = make()
     source.fetch({}, now=now())
     assert repr(source) == "Bluesky(handle='acme-care.bsky.social', logged_in=True)"
+
+
+def _burst(fake, count: int, newest: datetime) -> set[str]:
+    """`count` posts, newest first, a few to a second and 250 in one millisecond."""
+    uris = set()
+    for i in range(count):
+        if 600 <= i < 850:
+            moment = newest - timedelta(seconds=200)
+        else:
+            moment = newest - timedelta(seconds=i // 3, milliseconds=i % 3)
+        uris.add(fake.add_post(f"acme burst {i}", created_at=moment)["uri"])
+    return uris
+
+
+def _poll_until_quiet(source, t, polls: int):
+    """Polls as the pipeline does (cursors move only with the mentions); returns
+    (every mention id read, the cursor after each poll, how many each poll read)."""
+    cursors: dict[str, str] = {}
+    read: list[str] = []
+    history = []
+    counts = []
+    for n in range(polls):
+        result = source.fetch(cursors, now=t + timedelta(minutes=n))
+        assert result.problems == []
+        read.extend(m.external_id for m in result.mentions)
+        counts.append(len(result.mentions))
+        cursors = result.cursors
+        history.append(cursors["acme"])
+    return read, history, counts
+
+
+def test_burst_over_the_poll_cap_is_read_over_several_polls(fake, make):
+    """2,500 new posts in one interval, 1,000 a poll: nothing is skipped; the cursor keeps the
+    gap still to read, and goes back to a plain timestamp once it is read."""
+    t = now()
+    newest = t - timedelta(minutes=1)
+    uris = _burst(fake, 2500, newest)
+    source = make(max_posts=1000)
+    read, history, counts = _poll_until_quiet(source, t, 4)
+    assert set(read) == uris
+    gap = json.loads(history[0])
+    assert gap["newest"] == _stamp(newest) and gap["before"] < _stamp(newest)
+    assert history[-1] == _stamp(newest)
+    # A poll reads about its cap (a page more at most), not the whole backlog again.
+    assert all(1000 <= n < 1100 for n in counts[:2]), counts
+    windows = [r.params for r in fake.requests if r.path == SEARCH]
+    assert any("until" in p for p in windows)
+
+
+def test_one_poll_narrows_its_window_when_pages_run_deep(fake, make):
+    t = now()
+    uris = _burst(fake, 2500, t - timedelta(minutes=1))
+    result = make(max_posts=10_000).fetch({}, now=t)
+    assert ({m.external_id for m in result.mentions}, result.problems) == (uris, [])
+    assert result.cursors == {"acme": _stamp(t - timedelta(minutes=1))}
+    pages = [r.params.get("cursor") for r in fake.requests if r.path == SEARCH]
+    assert max(int(c or 0) for c in pages) < 1000  # never deeper than 10 pages of 100
+
+
+def test_old_plain_cursor_and_a_gap_cursor(fake, make):
+    t = now()
+    old = fake.add_post("acme old", created_at=t - timedelta(minutes=30))
+    mid = fake.add_post("acme mid", created_at=t - timedelta(minutes=10))
+    new = fake.add_post("acme new", created_at=t - timedelta(minutes=1))
+    source = make()
+    plain = source.fetch({"acme": _stamp(t - timedelta(minutes=20))}, now=t)
+    assert [m.external_id for m in plain.mentions] == [new["uri"], mid["uri"]]
+    gap = json.dumps(
+        {
+            "since": _stamp(t - timedelta(hours=1)),
+            "before": _stamp(t - timedelta(minutes=20)),
+            "newest": _stamp(t - timedelta(minutes=5)),
+        }
+    )
+    result = source.fetch({"acme": gap}, now=t)
+    assert [m.external_id for m in result.mentions] == [old["uri"], new["uri"]]
+    assert result.cursors == {"acme": _stamp(t - timedelta(minutes=1))}

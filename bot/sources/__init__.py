@@ -83,9 +83,10 @@ def build_source(
 
 
 def build_sources(
-    settings: Settings, only: str | None = None
+    settings: Settings, only: str | None = None, *, store=None
 ) -> tuple[dict[str, Source], list[str]]:
-    """Every enabled source that can run, and a line for each one that is skipped and why."""
+    """Every enabled source that can run, and a line for each one that is skipped and why.
+    `store`: where sources keep their state (default: the database; see `build_source`)."""
     sources: dict[str, Source] = {}
     skipped: list[str] = []
     for config in settings.enabled_sources():
@@ -98,7 +99,7 @@ def build_sources(
         if config.name not in BUILT:
             skipped.append(f"{config.name}: skipped, not available in this version yet")
             continue
-        sources[config.name] = build_source(settings, config)
+        sources[config.name] = build_source(settings, config, store=store)
     return sources, skipped
 
 

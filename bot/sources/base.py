@@ -7,6 +7,7 @@ passes a mention that was not saved.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from collections.abc import Callable
@@ -57,6 +58,29 @@ class Source(Protocol):
     def fetch(self, cursors: dict[str, str], *, now: datetime) -> FetchResult:
         """Everything new since `cursors` (one per query); never raises for one bad item."""
         ...
+
+
+def backfill_cursor(since, before, newest) -> str:
+    """A cursor that also marks a gap still to read: posts after `since` up to and including
+    `before` were left for the next poll (a poll's cap was reached), `newest` is where to go on
+    from once the gap is read. Values are the platform's own (epoch seconds, timestamps)."""
+    return json.dumps({"since": since, "before": before, "newest": newest}, sort_keys=True)
+
+
+def parse_backfill_cursor(cursor: str | None) -> tuple:
+    """(since, before, newest) of a `backfill_cursor`, or (cursor, None, None) for a plain one
+    (what older versions wrote, and what is written when no gap is left)."""
+    if not cursor:
+        return None, None, None
+    if cursor.lstrip().startswith("{"):
+        try:
+            data = json.loads(cursor)
+        except ValueError:
+            return None, None, None
+        if isinstance(data, dict) and data.get("since") is not None:
+            return data["since"], data.get("before"), data.get("newest")
+        return None, None, None
+    return cursor, None, None
 
 
 def new_client() -> httpx.Client:

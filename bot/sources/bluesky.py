@@ -8,8 +8,15 @@ credentials out of the database, so a restart logs in once more. What is persist
 before it spends Bluesky's allowance of 30 logins per 5 minutes and locks the account out.
 
 Cursor: for each query, the newest `sortAt` (the earlier of `createdAt` and `indexedAt`, which
-is what `since` filters on) seen. Each poll asks `since` a little before it (OVERLAP_SECONDS)
-so posts indexed late are not missed; UNIQUE (source, external_id) drops the repeats.
+is what `since` and `until` filter on) seen. Each poll asks `since` a little before it
+(OVERLAP_SECONDS) so posts indexed late are not missed; UNIQUE (source, external_id) drops the
+repeats. Posts come newest first; `cursor` pages are followed PAGES_PER_WINDOW deep, then the
+window is narrowed with `until` (just after the oldest post seen, so that millisecond is asked
+for again and its repeats dropped) and paged again from the top. A poll reads at most
+`max_posts` posts a query; when more are waiting the cursor keeps a backfill marker,
+`{"since": S, "before": B, "newest": N}` (posts from S up to and including B are still to
+read; N is the newest seen), and the next poll finishes that gap before it goes on from N.
+A plain timestamp (no gap) is what older versions wrote and still what is written otherwise.
 Follower counts come from `app.bsky.actor.getProfiles` (25 actors a call), cached for a day.
 """
 
@@ -29,8 +36,10 @@ from bot.sources.base import (
     FetchResult,
     RateLimited,
     SourceError,
+    backfill_cursor,
     json_body,
     new_client,
+    parse_backfill_cursor,
     request,
 )
 from bot.sources.state import SourceState
@@ -42,7 +51,9 @@ NAME = "bluesky"
 POST_URL = "https://bsky.app/profile/{handle}/post/{rkey}"
 OVERLAP_SECONDS = 120
 PAGE_SIZE = 100
-MAX_PAGES = 10
+PAGES_PER_WINDOW = 10  # `cursor` pages followed before the window is narrowed with `until`
+MAX_POSTS_PER_POLL = 1000  # per query; what is left is read first thing next poll
+ONE_MS = timedelta(milliseconds=1)  # the precision of `since`/`until`
 PROFILES_PER_CALL = 25
 PROFILE_TTL = timedelta(days=1)
 LOGIN_WINDOW_SECONDS = 300
@@ -63,6 +74,7 @@ class Bluesky:
         sleep=None,
         state: SourceState | None = None,
         wall_clock: Callable[[], float] = time.time,
+        max_posts: int = MAX_POSTS_PER_POLL,
     ):
         self.config = config
         self.queries = queries
@@ -72,6 +84,7 @@ class Bluesky:
         self.sleep = sleep
         self.state = state or SourceState(NAME)
         self.wall_clock = wall_clock
+        self.max_posts = max(1, max_posts)
         self.host = urlsplit(config.base_url).hostname or config.base_url
         self._access: str | None = None
         self._refresh: str | None = None
@@ -86,19 +99,25 @@ class Bluesky:
         result = FetchResult()
         posts: dict[str, dict] = {}
         for query in self.queries:
-            since = _cursor_time(cursors.get(query)) or now - timedelta(
-                minutes=self.config.lookback_minutes
-            )
-            newest = since
-            for post in self._search(query, since - timedelta(seconds=OVERLAP_SECONDS)):
-                try:
-                    moment = sort_at(post)
-                    posts.setdefault(str(post["uri"]), post)
-                except (KeyError, TypeError, ValueError) as exc:
-                    result.problems.append(f"skipped a malformed post: {exc!r}")
+            since, before, newest = _cursor(cursors.get(query))
+            since = since or now - timedelta(minutes=self.config.lookback_minutes)
+            newest = max(since, newest or since)
+            overlap = timedelta(seconds=OVERLAP_SECONDS)
+            budget = self.max_posts
+            if before is not None:  # a gap an earlier poll left: finish it first
+                found, left = self._window(query, since - overlap, before, budget, result)
+                newest = _keep(found, newest, now, posts, result)
+                if left is not None:
+                    result.cursors[query] = _gap(since, left, newest)
                     continue
-                newest = max(newest, min(moment, now))
-            result.cursors[query] = _stamp(newest)
+                since = newest  # the gap is closed: go on from the newest seen
+                budget -= len(found)
+                if budget <= 0:
+                    result.cursors[query] = _stamp(newest)
+                    continue
+            found, left = self._window(query, since - overlap, None, budget, result)
+            newest = _keep(found, newest, now, posts, result)
+            result.cursors[query] = _stamp(newest) if left is None else _gap(since, left, newest)
         followers = self._follower_counts(
             {p["author"]["did"] for p in posts.values() if isinstance(p.get("author"), dict)},
             now,
@@ -111,20 +130,64 @@ class Bluesky:
                 result.problems.append(f"skipped a malformed post: {exc!r}")
         return result
 
-    def _search(self, query: str, since: datetime):
+    def _window(
+        self,
+        query: str,
+        since: datetime,
+        upto: datetime | None,
+        budget: int,
+        result: FetchResult,
+    ) -> tuple[list[dict], datetime | None]:
+        """Posts with since <= sortAt <= upto (no upper bound when None), newest first, each
+        once, until about `budget` are read. Returns (posts, left): `left` is None when the
+        window was read to its end, else the moment (inclusive) where what is left ends."""
+        found: list[dict] = []
+        uris: set[str] = set()
         page_cursor = None
-        for _ in range(MAX_PAGES):
+        pages = 0
+        while True:
             params = {"q": query, "sort": "latest", "since": _stamp(since), "limit": PAGE_SIZE}
+            if upto is not None:
+                params["until"] = _stamp(_floor_ms(upto) + ONE_MS)  # `until` is exclusive
             if page_cursor:
                 params["cursor"] = page_cursor
             data = self._xrpc("GET", "app.bsky.feed.searchPosts", params=params)
-            posts = data.get("posts")
-            if not isinstance(posts, list):
+            page = data.get("posts")
+            if not isinstance(page, list):
                 raise SourceError(f"{self.host} sent a searchPosts answer without a 'posts' list")
-            yield from (p for p in posts if isinstance(p, dict))
+            times = []
+            for post in page:
+                if not isinstance(post, dict):
+                    continue
+                uri = str(post.get("uri"))
+                if uri not in uris:
+                    uris.add(uri)
+                    found.append(post)
+                try:
+                    times.append(_floor_ms(sort_at(post)))
+                except (KeyError, TypeError, ValueError):
+                    pass
             page_cursor = data.get("cursor")
-            if not posts or not page_cursor:
-                return
+            if not page or not page_cursor:
+                return found, None  # the window's last page
+            if not times:
+                raise SourceError(f"{self.host} sent a page of posts without times")
+            oldest = min(times)
+            pages += 1
+            progressed = upto is None or oldest < _floor_ms(upto)
+            if len(found) >= budget and progressed:
+                return found, oldest  # (a millisecond being paged through is finished first)
+            if pages < PAGES_PER_WINDOW:
+                continue
+            if progressed:
+                upto = oldest
+            else:
+                result.problems.append(
+                    f"more than {PAGES_PER_WINDOW * PAGE_SIZE} posts at {_stamp(oldest)} for "
+                    f"{query!r}: some of them were skipped"
+                )
+                upto = _floor_ms(upto) - ONE_MS
+            page_cursor, pages = None, 0
 
     def _follower_counts(self, dids: set[str], now: datetime, problems: list[str]):
         wanted = sorted(
@@ -271,8 +334,35 @@ def _stamp(moment: datetime) -> str:
     )
 
 
-def _cursor_time(cursor: str | None) -> datetime | None:
+def _keep(
+    found: list[dict], newest: datetime, now: datetime, posts: dict[str, dict], result
+) -> datetime:
+    for post in found:
+        try:
+            moment = sort_at(post)
+            posts.setdefault(str(post["uri"]), post)
+        except (KeyError, TypeError, ValueError) as exc:
+            result.problems.append(f"skipped a malformed post: {exc!r}")
+            continue
+        newest = max(newest, min(moment, now))
+    return newest
+
+
+def _gap(since: datetime, before: datetime, newest: datetime) -> str:
+    return backfill_cursor(_stamp(since), _stamp(before), _stamp(newest))
+
+
+def _floor_ms(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _cursor(cursor: str | None) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """(since, before, newest) from a plain timestamp or a backfill marker; Nones for a
+    missing or unreadable cursor (the poll then looks back `lookback_minutes`)."""
+    since, before, newest = parse_backfill_cursor(cursor)
     try:
-        return parse_time(cursor) if cursor else None
+        return tuple(
+            parse_time(v) if isinstance(v, str) and v else None for v in (since, before, newest)
+        )
     except ValueError:
-        return None
+        return None, None, None

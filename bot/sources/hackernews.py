@@ -3,6 +3,15 @@
 Cursor: the newest `created_at_i` seen for each query. Each poll asks for a little before the
 cursor (OVERLAP_SECONDS) so items Algolia indexes late are not missed; the database's
 UNIQUE (source, external_id) drops the repeats.
+
+Paging is by time, not page number: hits come newest first, and each next request asks for
+`created_at_i<=` the oldest second seen so far (that second is asked for again and its repeats
+dropped), so Algolia's limit of 1,000 hits per query never cuts a poll short, and hits that
+arrive while paging do not shift the pages. A poll reads at most `max_hits` hits a query; when
+more are waiting, the cursor keeps a backfill marker, `{"since": S, "before": B, "newest": N}`:
+the hits from S (exclusive) to B (inclusive) are still to read, and N is the newest seen. The
+next poll finishes that gap first, then goes on from N. A plain integer cursor (no gap) is
+what older versions wrote, and still what is written when nothing is left behind.
 """
 
 from __future__ import annotations
@@ -13,14 +22,23 @@ import httpx
 
 from bot.config import SourceConfig
 from bot.models import Mention
-from bot.sources.base import FetchResult, SourceError, json_body, new_client, request
+from bot.sources.base import (
+    FetchResult,
+    SourceError,
+    backfill_cursor,
+    json_body,
+    new_client,
+    parse_backfill_cursor,
+    request,
+)
 from bot.text import html_to_text, plain
 
 NAME = "hackernews"
 ITEM_URL = "https://news.ycombinator.com/item?id={}"
 OVERLAP_SECONDS = 120
 HITS_PER_PAGE = 100
-MAX_PAGES = 10
+MAX_HITS_PER_POLL = 1000  # per query; what is left is read first thing next poll
+PAGINATION_LIMIT = 1000  # Algolia pages through the first 1,000 hits of a query, no further
 
 
 class HackerNews:
@@ -33,35 +51,68 @@ class HackerNews:
         *,
         client: httpx.Client | None = None,
         sleep=None,
+        max_hits: int = MAX_HITS_PER_POLL,
     ):
         self.config = config
         self.queries = queries
         self.client = client or new_client()
         self.sleep = sleep
+        self.max_hits = max(1, max_hits)
 
     def fetch(self, cursors: dict[str, str], *, now: datetime) -> FetchResult:
         result = FetchResult()
         seen: set[str] = set()
         for query in self.queries:
-            since = _cursor_value(cursors.get(query))
+            since, before, newest = _cursor(cursors.get(query))
             if since is None:
                 since = int((now - timedelta(minutes=self.config.lookback_minutes)).timestamp())
-            newest = since
-            for hit in self._hits(query, since - OVERLAP_SECONDS):
-                try:
-                    mention = transform_hit(hit)
-                except (KeyError, TypeError, ValueError) as exc:
-                    result.problems.append(f"skipped a malformed hit: {exc!r}")
+            newest = max(since, newest or since)
+            budget = self.max_hits
+            if before is not None:  # a gap an earlier poll left: finish it first
+                hits, left = self._window(query, since - OVERLAP_SECONDS, before, budget, result)
+                newest = self._keep(hits, newest, seen, result)
+                if left is not None:
+                    result.cursors[query] = backfill_cursor(since, left, newest)
                     continue
-                newest = max(newest, int(hit["created_at_i"]))
-                if mention.external_id not in seen:
-                    seen.add(mention.external_id)
-                    result.mentions.append(mention)
-            result.cursors[query] = str(newest)
+                since = newest  # the gap is closed: go on from the newest seen
+                budget -= len(hits)
+                if budget <= 0:
+                    result.cursors[query] = str(newest)
+                    continue
+            hits, left = self._window(query, since - OVERLAP_SECONDS, None, budget, result)
+            newest = self._keep(hits, newest, seen, result)
+            result.cursors[query] = (
+                str(newest) if left is None else backfill_cursor(since, left, newest)
+            )
         return result
 
-    def _hits(self, query: str, after: int):
-        for page in range(MAX_PAGES):
+    @staticmethod
+    def _keep(hits: list[dict], newest: int, seen: set[str], result: FetchResult) -> int:
+        for hit in hits:
+            try:
+                mention = transform_hit(hit)
+            except (KeyError, TypeError, ValueError) as exc:
+                result.problems.append(f"skipped a malformed hit: {exc!r}")
+                continue
+            newest = max(newest, int(hit["created_at_i"]))
+            if mention.external_id not in seen:
+                seen.add(mention.external_id)
+                result.mentions.append(mention)
+        return newest
+
+    def _window(
+        self, query: str, after: int, upto: int | None, budget: int, result: FetchResult
+    ) -> tuple[list[dict], int | None]:
+        """Hits with after < created_at_i <= upto (no upper bound when None), newest first,
+        each once, until about `budget` are read. Returns (hits, left): `left` is None when
+        the window was read to its end, else the second (inclusive) where what is left ends."""
+        hits: list[dict] = []
+        ids: set[str] = set()
+        page = 0
+        while True:
+            numeric = f"created_at_i>{after}" + (
+                f",created_at_i<={upto}" if upto is not None else ""
+            )
             response = request(
                 self.client,
                 "GET",
@@ -69,19 +120,44 @@ class HackerNews:
                 params={
                     "query": query,
                     "tags": "(story,comment)",
-                    "numericFilters": f"created_at_i>{after}",
+                    "numericFilters": numeric,
                     "hitsPerPage": HITS_PER_PAGE,
                     "page": page,
                 },
                 sleep=self.sleep,
             )
             data = json_body(response)
-            hits = data.get("hits")
-            if not isinstance(hits, list):
+            raw = data.get("hits")
+            if not isinstance(raw, list):
                 raise SourceError("hn.algolia.com sent a response without a 'hits' list")
-            yield from (h for h in hits if isinstance(h, dict))
-            if page + 1 >= int(data.get("nbPages") or 0) or not hits:
-                return
+            times = []
+            for hit in raw:
+                if not isinstance(hit, dict):
+                    continue
+                key = str(hit.get("objectID"))
+                if key not in ids:
+                    ids.add(key)
+                    hits.append(hit)
+                moment = _hit_time(hit)
+                if moment is not None:
+                    times.append(moment)
+            if len(raw) < HITS_PER_PAGE:
+                return hits, None  # the window's last page
+            if not times:
+                raise SourceError("hn.algolia.com sent a page of hits without created_at_i")
+            oldest = min(times)
+            if len(hits) >= budget and (upto is None or oldest < upto):
+                return hits, oldest  # (a second being paged through is finished first)
+            if upto is None or oldest < upto:
+                upto, page = oldest, 0  # the next page by time: immune to Algolia's page limit
+            elif (page + 2) * HITS_PER_PAGE <= PAGINATION_LIMIT:
+                page += 1  # a whole page within one second: page through that second
+            else:
+                result.problems.append(
+                    f"more than {PAGINATION_LIMIT} hits in the one second {upto} for {query!r}: "
+                    "Algolia cannot page further, some of that second's hits were skipped"
+                )
+                upto, page = upto - 1, 0
 
 
 def transform_hit(hit: dict) -> Mention:
@@ -116,8 +192,22 @@ def transform_hit(hit: dict) -> Mention:
     )
 
 
-def _cursor_value(cursor: str | None) -> int | None:
+def _hit_time(hit: dict) -> int | None:
     try:
-        return int(cursor) if cursor else None
-    except ValueError:
+        return int(hit["created_at_i"])
+    except (KeyError, TypeError, ValueError):
         return None
+
+
+def _cursor(cursor: str | None) -> tuple[int | None, int | None, int | None]:
+    """(since, before, newest) from a plain `created_at_i` or a backfill marker; Nones for a
+    missing or unreadable cursor (the poll then looks back `lookback_minutes`)."""
+    since, before, newest = parse_backfill_cursor(cursor)
+    try:
+        return (
+            int(since) if since is not None else None,
+            int(before) if before is not None else None,
+            int(newest) if newest is not None else None,
+        )
+    except (TypeError, ValueError):
+        return None, None, None

@@ -5,7 +5,8 @@ cap); Bluesky keeps the times of its recent logins (30 per 5 minutes are allowed
 passwords are never stored here: DESIGN.md keeps credentials out of the database.
 
 Without a database (a dry run before the first real poll, a unit test) the values live in
-memory only. The database file is never created from here.
+memory only. The database file is never created from here. With a read-only store (a dry run
+on an existing database) they are read from it, and what changes stays in memory.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class SourceState:
 
     def set(self, key: str, value: Any) -> None:
         self._memory[key] = value
-        if self._usable():
+        if self._usable() and not getattr(self.store, "readonly", False):
             try:
                 self.store.source_state_set(self.source, key, json.dumps(value))
             except sqlite3.Error as exc:

@@ -5,8 +5,9 @@ Endpoints, with the real error shapes (``{"error": "ExpiredToken", "message": ..
 - ``POST /xrpc/com.atproto.server.createSession`` ``{"identifier", "password"}``
 - ``POST /xrpc/com.atproto.server.refreshSession`` (``Authorization: Bearer <refreshJwt>``;
   rotates both tokens, the old refresh token stops working)
-- ``GET /xrpc/app.bsky.feed.searchPosts`` ``q``, ``sort`` (latest), ``since``, ``limit``
-  (default 25, max 100), ``cursor`` (an offset, like the AppView's)
+- ``GET /xrpc/app.bsky.feed.searchPosts`` ``q``, ``sort`` (latest), ``since`` (inclusive) and
+  ``until`` (exclusive), both on ``sortAt``, ``limit`` (default 25, max 100), ``cursor`` (an
+  offset, like the AppView's)
 - ``GET /xrpc/app.bsky.actor.getProfiles`` ``actors`` (repeated, at most 25)
 
 Post views are copies of ``tests/fixtures/bluesky_search_posts.json`` with fields replaced.
@@ -172,6 +173,7 @@ class FakeBluesky(FakeServer):
         if not 1 <= limit <= 100:
             return _error(400, "InvalidRequest", "Error: limit can not be greater than 100")
         since = _parse(params["since"]) if params.get("since") else None
+        until = _parse(params["until"]) if params.get("until") else None
         words = q.lower().split()
 
         def sort_at(post):
@@ -182,6 +184,7 @@ class FakeBluesky(FakeServer):
             for p in self.posts
             if all(w in p["record"]["text"].lower() for w in words)
             and (since is None or sort_at(p) >= since)
+            and (until is None or sort_at(p) < until)
         ]
         hits.sort(key=sort_at, reverse=True)
         page = hits[offset : offset + limit]
