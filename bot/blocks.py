@@ -621,8 +621,12 @@ def _alert_link(m: dict, permalink: str | None) -> str:
     return f"{label}: {snippet}"
 
 
+LIST_ITEMS = 20  # mentions listed by `/mentions queue` and `/mentions mine`; the rest counted
+HOME_ITEMS = 15  # claims, and queue items, on App Home
+
+
 def queue_lines(
-    rows: list[dict], now: datetime, permalinks: dict[int, str], *, limit: int = 20
+    rows: list[dict], now: datetime, permalinks: dict[int, str], *, limit: int = LIST_ITEMS
 ) -> list[str]:
     lines = []
     for m in rows[:limit]:
@@ -699,30 +703,38 @@ def status_lines(
     return lines
 
 
+HOME_UNAVAILABLE = "Couldn't load this just now. Open the tab again to retry."
+
+
 def home_view(
-    mine: list[dict],
-    queue: list[dict],
+    mine: list[dict] | None,
+    queue: list[dict] | None,
     now: datetime,
     permalinks: dict[int, str],
     *,
     on_call: str | None = None,
     glance: str | None = None,
 ) -> dict:
-    """App Home: your open claims, the unclaimed queue, who is on call, the last 24 h."""
-
-    mine_lines = [
-        f"• claimed {ago(m['claimed_at'], now)} · " + _alert_link(m, permalinks.get(m["id"]))
-        for m in mine[:15]
-    ]
+    """App Home: your open claims, the unclaimed queue, who is on call, the last 24 h. A list
+    that could not be read is None and says so; the rest of the page still shows."""
+    if mine is None:
+        mine_lines = [HOME_UNAVAILABLE]
+    else:
+        mine_lines = [
+            f"• claimed {ago(m['claimed_at'], now)} · " + _alert_link(m, permalinks.get(m["id"]))
+            for m in mine[:HOME_ITEMS]
+        ]
+        if len(mine) > HOME_ITEMS:
+            mine_lines.append(f"…and {len(mine) - HOME_ITEMS} more: `/mentions mine` lists them.")
+    if queue is None:
+        queue_part = [HOME_UNAVAILABLE]
+    else:
+        queue_part = queue_lines(queue, now, permalinks, limit=HOME_ITEMS)
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": "mentionops"}},
         *line_sections("Your open claims", mine_lines, "Nothing claimed. Nice."),
         {"type": "divider"},
-        *line_sections(
-            "Waiting for someone, oldest first",
-            queue_lines(queue, now, permalinks, limit=15),
-            "The queue is empty.",
-        ),
+        *line_sections("Waiting for someone, oldest first", queue_part, "The queue is empty."),
     ]
     if on_call or glance:
         blocks.append({"type": "divider"})
@@ -730,7 +742,21 @@ def home_view(
         blocks.append(_section(f"*On call*\n{on_call}"))
     if glance:
         blocks.append(_section(f"*Last 24 hours*\n{glance}"))
-    return {"type": "home", "blocks": blocks}
+    return {"type": "home", "blocks": blocks[:MAX_BLOCKS]}
+
+
+def home_error_view() -> dict:
+    """App Home when nothing on it could be read: better than a blank or stale tab."""
+    return {
+        "type": "home",
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": "mentionops"}},
+            _section(
+                "Couldn't load your page, sorry. Try again in a moment: switch to another tab "
+                "and back. `/mentions queue` and `/mentions mine` work too."
+            ),
+        ],
+    }
 
 
 def on_call_line(user: str | None, until: datetime | None, next_user: str | None, tz) -> str:
@@ -998,7 +1024,48 @@ ESCALATION_REFUSALS = {
     "new": REFUSALS["new"],
     "not_found": REFUSALS["not_found"],
     "no_level": "There is no escalation level {level}: choose 1 (on-call) or 2 (managers).",
+    "no_severity": "Choose a severity: SEV1, SEV2 or SEV3.",
+    "no_target": (
+        "Nobody is on call and no managers are set, so nobody was alerted. Please tell your "
+        "lead directly, and ask an admin to fill in `[oncall] rotation`."
+    ),
 }
+
+# The Escalate form's inline errors (plain text: a `<@U…>` would show as typed), each under
+# the input it is about: `severity`, else `level` ("Who to alert").
+ESCALATION_FORM_ERRORS = {
+    "already_escalated_1": (
+        "Already escalated to on-call (L1) {when}. To go further, choose L2 · the managers."
+    ),
+    "already_escalated_2": (
+        "Already escalated to the managers (L2) {when}, the highest level. Press Cancel: "
+        "they have it."
+    ),
+    "resolved": "This one is resolved already, so there's nothing to escalate. Press Cancel.",
+    "ignored": (
+        "This one was marked not urgent, so it can't be escalated. If it is urgent after all, "
+        "tell on-call directly."
+    ),
+    "new": "This alert is still being posted. Wait a moment, then press Escalate again.",
+    "not_found": "I can't find this mention any more. Press Cancel.",
+    "no_level": "Choose who to alert: L1 (on-call) or L2 (the managers).",
+    "no_severity": "Choose a severity: SEV1, SEV2 or SEV3.",
+    "no_target": (
+        "Nobody is on call and no managers are set, so there's no one to alert. Please tell "
+        "your lead directly, and ask an admin to fill in [oncall] rotation."
+    ),
+}
+
+
+def escalation_form_errors(reason: str, m: dict | None, now: datetime) -> dict[str, str]:
+    """`response_action: errors` for the Escalate form: {block id: what to do}."""
+    key = reason
+    if reason == "already_escalated":
+        key = f"already_escalated_{min(max((m or {}).get('escalation_level') or 1, 1), 2)}"
+    text = ESCALATION_FORM_ERRORS.get(
+        key, "This alert changed meanwhile. Press Cancel, then look at the alert again."
+    ).format(when=ago((m or {}).get("escalated_at"), now))
+    return {"severity" if reason == "no_severity" else "level": text}
 
 
 def escalation_refusal_text(reason: str, m: dict | None, level: int) -> str:

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks, ids
+from bot import blocks, ids, slack
 from bot.config import DAYS, Settings
 from bot.models import utcnow
 from bot.summary import Period, day_period, for_settings, week_period
@@ -150,16 +150,7 @@ class DigestJob:
         return None
 
     def _permalink(self, summary) -> str | None:
-        m = summary.oldest_unclaimed
-        if not m or not m.get("ts") or m.get("channel") in (None, "terminal"):
-            return None
-        try:
-            return self.client.chat_getPermalink(channel=m["channel"], message_ts=m["ts"])[
-                "permalink"
-            ]
-        except Exception as exc:  # noqa: BLE001 - a missing link is not worth failing the digest
-            log.info("no permalink for mention %s: %s", m["id"], exc)
-            return None
+        return slack.permalink(self.client, summary.oldest_unclaimed)
 
     def _upload_chart(self, summary, channel: str, thread_ts: str) -> str | None:
         """The weekly chart in the digest's thread; a failure costs the picture, not the

@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks, oncall
+from bot import blocks, oncall, slack
 from bot.config import SEVERITIES, Settings
 from bot.models import parse_time, utcnow
 from bot.pagerduty import PagerDuty, at_least, backoff, trigger_payload
@@ -72,8 +72,9 @@ def sla_for(settings: Settings, m: dict) -> timedelta:
 
 @dataclass(frozen=True)
 class EscalationResult:
-    """What `escalate` did. `reason` says why it was refused (`already_escalated`, `resolved`,
-    `ignored`, `new`, `not_found`, `no_level`); `text` is a sentence for the person who asked."""
+    """What `escalate` did (or, from `check`, would do). `reason` says why it was refused
+    (`already_escalated`, `resolved`, `ignored`, `new`, `not_found`, `no_level`, `no_severity`,
+    `no_target`); `text` is a sentence for the person who asked."""
 
     ok: bool
     level: int
@@ -167,13 +168,36 @@ class Escalator:
         note: str | None = None,
     ) -> EscalationResult:
         """Escalate by hand (the card's Escalate button): from L1 or the level chosen. A
-        claimed mention may be escalated too; each level still fires once."""
+        claimed mention may be escalated too; each level still fires once. Refused as
+        `check` says; the compare-and-set still decides a race with a click or the clock."""
+        severity = (severity or "").upper()
+        if level in (1, 2) and severity not in SEVERITIES:
+            raise ValueError(f"severity must be one of {SEVERITIES}, not {severity!r}")
+        checked = self.check(mention_id, level, severity=severity)
+        if not checked.ok:
+            return checked
+        return self._escalate(mention_id, level, severity, by=by, note=note, auto=False)
+
+    def check(
+        self, mention_id: int | None, level: int, *, severity: str = "SEV2"
+    ) -> EscalationResult:
+        """Would a manual escalation of `mention_id` to `level` go ahead now? Reads only (no
+        write, no Slack call), so the Escalate form can answer inline before it closes:
+        `ok` with the people it would alert, or refused with the `reason` `escalate` would
+        give (`no_level`, `no_severity`, `not_found`, the status, `already_escalated`, or
+        `no_target` when nobody is on call and no managers are set)."""
         if level not in (1, 2):
             return self._refused("no_level", None, level)
-        severity = severity.upper()
-        if severity not in SEVERITIES:
-            raise ValueError(f"severity must be one of {SEVERITIES}, not {severity!r}")
-        return self._escalate(mention_id, level, severity, by=by, note=note, auto=False)
+        if (severity or "").upper() not in SEVERITIES:
+            return self._refused("no_severity", None, level)
+        m = self.store.mention(mention_id) if mention_id is not None else None
+        reason = esc_store.why_not_escalate(m, level, auto=False)
+        if reason:
+            return self._refused(reason, m, level)
+        targets = self.targets(level, self.clock())
+        if not targets:
+            return self._refused("no_target", m, level)
+        return EscalationResult(ok=True, level=level, targets=tuple(targets), mention=m)
 
     # --- the scheduled job -------------------------------------------------------------------
 
@@ -438,15 +462,7 @@ class Escalator:
         return None
 
     def _permalink(self, m: dict) -> str | None:
-        if not m.get("ts") or not m.get("channel") or m["channel"] == "terminal":
-            return None
-        try:
-            return self.client.chat_getPermalink(channel=m["channel"], message_ts=m["ts"])[
-                "permalink"
-            ]
-        except SlackApiError as exc:
-            log.info("No permalink for mention %s: %s", m["id"], exc.response.get("error"))
-            return None
+        return slack.permalink(self.client, m)
 
 
 # --- one runner per database -------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from bot import blocks, ids, replies
+from bot import blocks, ids, replies, slack
 from bot.sources.liveness import still_there
 
 log = logging.getLogger(__name__)
@@ -244,7 +244,6 @@ def share_summary(body, context, respond, client):
 
     from bot.chart import upload_chart
     from bot.summary import Period, for_settings
-    from handlers.commands import permalinks
 
     services = context["services"]
     _, user, channel = clicked(body)
@@ -278,7 +277,7 @@ def share_summary(body, context, respond, client):
             summary,
             viewer=user,
             manager=services.is_manager(user),
-            oldest_link=permalinks(client, [oldest]).get(oldest["id"]) if oldest else None,
+            oldest_link=slack.permalink(client, oldest),
             shared_by=user,
         )
         if not answer(message):

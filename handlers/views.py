@@ -13,11 +13,7 @@ log = logging.getLogger(__name__)
 
 def register(app) -> None:
     app.view(ids.DRAFT_VIEW)(ack=check_draft, lazy=[save_draft])
-    app.view(ids.ESCALATE_VIEW)(ack=acknowledge, lazy=[submit_escalation])
-
-
-def acknowledge(ack):
-    ack()
+    app.view(ids.ESCALATE_VIEW)(ack=check_escalation, lazy=[submit_escalation])
 
 
 def submitted(body: dict) -> tuple[int | None, str, dict]:
@@ -93,29 +89,75 @@ def _selected(values: dict, block: str) -> str | None:
     return option.get("value")
 
 
-def submit_escalation(body, context):
-    services = context["services"]
-    mention_id, user, values = submitted(body)
-    severity = _selected(values, "severity") or "SEV2"
-    level = int(_selected(values, "level") or 1)
+def escalation_form(values: dict) -> tuple[str, int, str | None]:
+    """(severity, level, note) as chosen in the Escalate form; a level that isn't a number
+    is 0, which the escalator refuses as `no_level`."""
+    severity = (_selected(values, "severity") or "SEV2").upper()
+    try:
+        level = int(_selected(values, "level") or 1)
+    except ValueError:
+        level = 0
     note = ((values.get("note") or {}).get("value") or {}).get("value") or None
-    mention = services.store.mention(mention_id) if mention_id is not None else None
-    channel = mention.get("channel") if mention else None
-    if mention is None:
-        services.poster.ephemeral(
-            None, user, blocks.refusal_text("not_found", None, services.clock())
-        )
-        return
+    return severity, level, note
+
+
+# What the Escalate form's ack decided, handed to its lazy follow-up in `context` (Bolt copies
+# the context for lazy listeners after the ack has run): "ok", or why it was refused inline.
+CHECKED = "escalation_checked"
+NOT_SET_UP = (
+    "Escalation isn't set up on this bot, so nobody can be alerted from here. Please tell "
+    "your on-call person directly."
+)
+CHECK_FAILED = "Sorry, I couldn't check this just now. Please press Escalate again."
+
+
+def check_escalation(ack, body, context):
+    """Refuse, inline and before the form closes, an escalation the escalator would refuse
+    (already escalated, resolved, not urgent, nobody to alert...), under the input to change."""
+    services = context["services"]
+    mention_id, _, values = submitted(body)
+    severity, level, _ = escalation_form(values)
     escalator = getattr(services, "escalator", None)
     if escalator is None:
-        services.poster.ephemeral(
-            channel,
-            user,
-            "Escalation isn't set up on this bot, so nobody was paged. Please tell your on-call "
-            "person directly.",
-        )
+        context[CHECKED] = "not_set_up"
+        ack(response_action="errors", errors={"level": NOT_SET_UP})
         return
     try:
+        checked = escalator.check(mention_id, level, severity=severity)
+    except Exception:
+        log.exception("checking an escalation of mention %s failed", mention_id)
+        context[CHECKED] = "error"
+        ack(response_action="errors", errors={"level": CHECK_FAILED})
+        return
+    if checked.ok:
+        context[CHECKED] = "ok"
+        ack()
+        return
+    context[CHECKED] = checked.reason
+    errors = blocks.escalation_form_errors(checked.reason, checked.mention, services.clock())
+    ack(response_action="errors", errors=errors)
+
+
+def submit_escalation(body, context):
+    """Runs after every submission's ack, refused ones too: escalate only what the ack let
+    through, and only if it still holds (the escalator checks again)."""
+    services = context["services"]
+    verdict = context.get(CHECKED)
+    if verdict not in (None, "ok"):
+        return  # refused inline: the form said why and stayed open
+    escalator = getattr(services, "escalator", None)
+    if escalator is None:
+        return
+    mention_id, user, values = submitted(body)
+    severity, level, note = escalation_form(values)
+    channel = None
+    try:
+        checked = escalator.check(mention_id, level, severity=severity)
+        channel = (checked.mention or {}).get("channel")
+        if not checked.ok:
+            if verdict == "ok":  # it changed after the form closed: say so, or nobody will
+                services.poster.ephemeral(channel, user, checked.text)
+            return
         result = escalator.escalate(mention_id, by=user, level=level, severity=severity, note=note)
         if getattr(result, "text", ""):
             services.poster.ephemeral(channel, user, result.text)

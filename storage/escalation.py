@@ -33,6 +33,25 @@ def escalation_candidates(store: Store, below_level: int) -> list[dict]:
         )
 
 
+def escalation_statuses(auto: bool) -> tuple[str, ...]:
+    """The states a mention may be escalated from: an automatic escalation needs it unclaimed
+    (`posted`); a manual one may also escalate a claimed mention."""
+    return ("posted",) if auto else ("posted", "claimed")
+
+
+def why_not_escalate(m: dict | None, level: int, *, auto: bool = False) -> str | None:
+    """Why `m` can't be raised to `level` now (`not_found`, its status such as `resolved`,
+    or `already_escalated`), or None when it can. `mark_escalated` names its refusals with
+    this, so a check ahead of time gives the same answer the compare-and-set would."""
+    if m is None:
+        return "not_found"
+    if m["status"] not in escalation_statuses(auto):
+        return m["status"]
+    if (m.get("escalation_level") or 0) >= level:
+        return "already_escalated"
+    return None
+
+
 def mark_escalated(
     store: Store,
     mention_id: int,
@@ -50,7 +69,7 @@ def mark_escalated(
     unclaimed (`posted`); a manual one may also escalate a claimed mention. With `pagerduty`
     (the event's payload, without the routing key), a trigger is queued in the same
     transaction, so it is never lost and never sent for a level that did not fire."""
-    statuses = ("posted",) if auto else ("posted", "claimed")
+    statuses = escalation_statuses(auto)
     at = iso(now)
     to = ",".join(targets)
     with store.write() as db:
@@ -65,8 +84,7 @@ def mark_escalated(
             [level, at, to, severity, mention_id, level, *statuses],
         ).fetchone()
         if row is None:
-            wrong_state = before["status"] not in statuses
-            reason = before["status"] if wrong_state else "already_escalated"
+            reason = why_not_escalate(before, level, auto=auto) or "already_escalated"
             return Transition(False, before, reason)
         detail = {"level": level, "to": to.split(",") if to else [], "severity": severity}
         if note:

@@ -354,6 +354,33 @@ def test_manual_escalation_of_a_claimed_mention_and_refusals(world):
     assert world.escalator.escalate(claimed, by="U0BOB", level=3).reason == "no_level"
 
 
+def test_check_answers_as_escalate_would_and_changes_nothing(world):
+    fresh, claimed, done = world.alert(), world.alert(), world.alert()
+    world.store.claim(claimed, "U0BOB")
+    world.store.resolve(done, "U0MANAGER", manager=True)
+    assert world.escalator.escalate(claimed, by="U0BOB").ok
+    before = (world.store.events(), [world.store.mention(i) for i in (fresh, claimed, done)])
+    calls = len(world.slack.calls)
+
+    def check(mention_id, level=1, severity="SEV2"):
+        result = world.escalator.check(mention_id, level, severity=severity)
+        return result.ok, result.reason, result.targets
+
+    assert check(fresh) == (True, None, ("U0ALICE",))
+    assert check(fresh, 2) == (True, None, ("U0MANAGER",))
+    assert check(claimed) == (False, "already_escalated", ())
+    assert check(claimed, 2) == (True, None, ("U0MANAGER",))
+    assert check(done) == (False, "resolved", ())
+    assert check(999) == (False, "not_found", ())
+    assert check(fresh, 3) == (False, "no_level", ())
+    assert check(fresh, 1, "SEV9") == (False, "no_severity", ())
+    assert (world.store.events(), [world.store.mention(i) for i in (fresh, claimed, done)]) == (
+        before
+    )
+    assert len(world.slack.calls) == calls  # no Slack call either
+    assert world.escalator.escalate(claimed, by="U0BOB").reason == "already_escalated"
+
+
 def test_override_changes_who_gets_l1(world):
     esc_store.add_override(
         world.store, "U0DAVE", T0, T0 + timedelta(hours=8), by="U0MANAGER", now=T0

@@ -287,3 +287,177 @@ def test_oncall_override_refusals_are_audited_and_typed_text_is_escaped(bolt):
         "text": "I can't tell who '&lt;!subteam^S1|@support&gt;' is: pick them from the @ menu "
         "so Slack sends their user ID.",
     }
+
+
+# --- App Home: every item linked, resilient to failures ------------------------------------
+
+
+def open_home(bolt, user: str = "U0ALICE") -> int:
+    event = {
+        "token": "legacy",
+        "team_id": "T0TEAM",
+        "api_app_id": "A0MENTIONOPS",
+        "type": "event_callback",
+        "event_id": f"Ev{time.monotonic_ns()}",
+        "event_time": int(time.time()),
+        "event": {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": "D0ALICE",
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        },
+    }
+    body = json.dumps(event)
+    headers = {**signed_headers(body), "Content-Type": "application/json"}
+    return bolt.app.dispatch(BoltRequest(body=body, headers=headers)).status
+
+
+def home_text(bolt, count: int = 1) -> str:
+    view = bolt.slack.wait_for("views.publish", count=count)[count - 1].args["view"]
+    return json.dumps(view, ensure_ascii=False)
+
+
+def test_app_home_links_every_item_shown_without_a_call_per_item(bolt):
+    alerts = [bolt.alert(f"Acme problem number {i}") for i in range(20)]
+    for m in alerts[:3]:
+        bolt.store.claim(m["id"], "U0ALICE")
+    bolt.slack.reset_calls()
+    assert open_home(bolt) == 200
+    text = home_text(bolt)
+    shown = alerts[:3] + alerts[3:18]  # 3 claims, then the queue's first 15 of 17
+    for m in shown:
+        assert (
+            f"<{bolt.slack.workspace_url}archives/{ALERT_CHANNEL}/p{m['ts'].replace('.', '')}|"
+            in text
+        )
+    for m in alerts[18:]:
+        assert f"number {alerts.index(m)}" not in text
+    assert "…and 2 more." in text
+    assert [c.method for c in bolt.slack.calls] == ["auth.test", "views.publish"]
+    # The workspace URL is asked once per client, not once per page.
+    open_home(bolt)
+    home_text(bolt, count=2)
+    assert [c.method for c in bolt.slack.calls].count("auth.test") == 1
+
+
+def test_app_home_shows_what_it_can_when_a_read_fails(bolt, monkeypatch, caplog):
+    m = bolt.alert()
+    bolt.store.claim(m["id"], "U0ALICE")
+
+    def broken():
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(bolt.store, "open_urgent", broken)
+    open_home(bolt)
+    text = home_text(bolt)
+    assert "*Your open claims*\\n• claimed just now · <https://acme.slack.com/archives/" in text
+    assert (
+        "*Waiting for someone, oldest first*\\nCouldn't load this just now. Open the tab again "
+        "to retry." in text
+    )
+    assert "*On call*" in text
+    assert "App Home: the queue failed" in caplog.text
+
+
+def test_app_home_when_nothing_can_be_read_says_so(bolt, monkeypatch, caplog):
+    from bot import blocks
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk I/O error")
+
+    for name in ("claimed_by", "open_urgent", "connect", "meta"):
+        monkeypatch.setattr(bolt.store, name, broken)
+    open_home(bolt)
+    view = bolt.slack.wait_for("views.publish")[0].args["view"]
+    assert view == blocks.home_error_view()
+    assert "Couldn't load your page" in json.dumps(view)
+    assert "App Home: your claims failed" in caplog.text
+
+
+def test_app_home_page_slack_refuses_is_logged_and_replaced(bolt, caplog):
+    from bot import blocks
+
+    bolt.alert()
+    bolt.slack.fail_next("views.publish", error="invalid_blocks")
+    open_home(bolt)
+    published = bolt.slack.wait_for("views.publish", count=2)
+    assert published[1].args["view"] == blocks.home_error_view()
+    assert "App Home for U0ALICE: Slack refused the page (invalid_blocks)" in caplog.text
+
+
+def test_permalinks_fall_back_to_chat_get_permalink_when_auth_test_fails(bolt):
+    from bot.slack import permalinks
+
+    m = bolt.alert()
+    bolt.slack.fail_next("auth.test", error="invalid_auth")
+    links = permalinks(bolt.poster.client, [m, {**m, "id": 99, "ts": None}])
+    assert links == {
+        m["id"]: f"https://acme.slack.com/archives/C0ALERTS/p{m['ts'].replace('.', '')}"
+    }
+    assert [c.method for c in bolt.slack.calls[-2:]] == ["auth.test", "chat.getPermalink"]
+
+
+# --- /mentions: every subcommand answers, kindly, whatever fails -----------------------------
+
+
+def command(bolt, text: str, user: str = "U0ALICE") -> str:
+    url = bolt.slack.response_url(f"cmd-{time.monotonic_ns()}")
+    assert bolt.dispatch(slash_command(text, user=user, response_url=url)) == 200
+    return url
+
+
+def test_a_refused_answer_goes_again_as_plain_text(bolt):
+    bolt.alert()
+    bolt.slack.fail_next("response_url", error="invalid_blocks")
+    command(bolt, "queue")
+    calls = bolt.slack.wait_for("response_url", count=2)
+    assert calls[0].args["blocks"] and "blocks" not in calls[1].args
+    assert calls[1].args["text"] == calls[0].args["text"]
+    assert calls[1].args["text"].startswith("*Unclaimed urgent mentions (1)*\n• *80*")
+
+
+def test_an_answer_whose_response_url_is_gone_comes_as_an_ephemeral(bolt):
+    bolt.slack.fail_next("response_url", status=404, error="expired_url")
+    command(bolt, "help")
+    [note] = bolt.ephemeral_to("U0ALICE")
+    assert note.startswith("*/mentions* shows what needs a human")
+    assert len(bolt.slack.calls_to("response_url")) == 1  # a gone URL is not tried again
+
+
+def test_status_still_answers_when_a_source_detail_fails(bolt, monkeypatch):
+    import handlers.commands
+
+    def broken(settings, store):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(handlers.commands, "status_extras", broken)
+    command(bolt, "status")
+    answer = bolt.slack.wait_for("response_url")[0].args
+    assert answer["text"].startswith("*Sources*")
+
+
+def test_a_failing_subcommand_answers_kindly(bolt, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(bolt.store, "claimed_by", broken)
+    command(bolt, "mine")
+    assert bolt.slack.wait_for("response_url")[0].args == {
+        "response_type": "ephemeral",
+        "text": "Sorry, that didn't work on our side. Please try again in a moment.",
+    }
+
+
+def test_an_oncall_change_that_saved_says_so_even_if_the_rota_fails_to_show(bolt, monkeypatch):
+    from bot import oncall
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(oncall, "load", broken)
+    command(bolt, "oncall <@U0DAVE|dave> for 8h", user="U0MANAGER")
+    text = bolt.slack.wait_for("response_url")[0].args["text"]
+    assert text.startswith("Done: <@U0DAVE> is on call until ")
+    assert text.endswith("I couldn't show the rota just now: `/mentions oncall` shows it.")
+    assert [e["action"] for e in bolt.store.events()] == ["oncall_override"]

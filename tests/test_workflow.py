@@ -34,6 +34,9 @@ class RecordingEscalator:
     def __init__(self):
         self.calls = []
 
+    def check(self, mention_id, level, *, severity="SEV2"):
+        return SimpleNamespace(ok=True, reason=None, mention={"channel": ALERT_CHANNEL}, text="")
+
     def escalate(self, mention_id, *, by, level=1, severity="SEV2", note=None):
         self.calls.append(
             {"mention_id": mention_id, "by": by, "level": level, "severity": severity, "note": note}
@@ -352,6 +355,7 @@ def test_escalate_from_the_card_pages_on_call_for_real(world):
         world.poster.settings, world.store, world.poster.client, poster=world.poster
     )
     world.escalator.escalate = escalator.escalate
+    world.escalator.check = escalator.check
     m = world.alert()
     world.click(ids.ESCALATE, m, "U0BOB")
     view = world.slack.wait_for("views.open")[0].args["view"]
@@ -383,6 +387,7 @@ def test_concurrent_claim_escalate_and_resolve_leave_a_card_that_matches_the_dat
         world.poster.settings, world.store, world.poster.client, poster=world.poster
     )
     world.escalator.escalate = escalator.escalate
+    world.escalator.check = escalator.check
     values = {
         "severity": {"value": {"type": "static_select", "selected_option": {"value": "SEV2"}}},
         "level": {"value": {"type": "static_select", "selected_option": {"value": "1"}}},
@@ -415,3 +420,148 @@ def test_concurrent_claim_escalate_and_resolve_leave_a_card_that_matches_the_dat
     # The orders reach different ends, and the card showed each truthfully.
     assert {("claimed", 1), ("resolved", 1), ("posted", 1)} & outcomes
     assert len(outcomes) >= 2, outcomes
+
+
+# --- the Escalate form refuses inline, in the ack --------------------------------------------
+
+
+def escalate_values(level: str = "1", severity: str = "SEV2") -> dict:
+    return {
+        "severity": {"value": {"type": "static_select", "selected_option": {"value": severity}}},
+        "level": {"value": {"type": "static_select", "selected_option": {"value": level}}},
+        "note": {"value": {"type": "plain_text_input", "value": None}},
+    }
+
+
+def real_escalator(world, settings=None):
+    from bot.escalation import Escalator
+
+    escalator = Escalator(
+        settings or world.poster.settings, world.store, world.poster.client, poster=world.poster
+    )
+    world.escalator.escalate = escalator.escalate
+    world.escalator.check = escalator.check
+    return escalator
+
+
+def escalate_traffic(world) -> list[str]:
+    """Every Slack call an escalation (or a refusal sent after the form closed) would make."""
+    return [
+        c.method
+        for c in world.slack.calls
+        if c.method in ("chat.postMessage", "chat.postEphemeral", "chat.update")
+    ]
+
+
+def test_escalate_form_refuses_inline_and_the_lazy_follow_up_does_nothing(world):
+    real_escalator(world)
+    m = world.alert()
+    view = blocks.escalate_modal(m)
+    world.submit(view, "U0BOB", escalate_values("1"))
+    wait_until(lambda: world.store.mention(m["id"])["escalation_level"] == 1)
+    wait_until(lambda: world.ephemerals("U0BOB") == ["Escalated to <@U0ALICE> (L1, SEV2)."])
+    time.sleep(0.3)
+    events, traffic = len(world.store.events(m["id"])), escalate_traffic(world)
+
+    again = world.submit(view, "U0CAROL", escalate_values("1"))
+    assert json.loads(again.body) == {
+        "response_action": "errors",
+        "errors": {
+            "level": "Already escalated to on-call (L1) just now. To go further, choose "
+            "L2 · the managers."
+        },
+    }
+    world.store.resolve(m["id"], "U0MANAGER", manager=True)
+    events += 1
+    resolved = world.submit(view, "U0CAROL", escalate_values("2"))
+    assert json.loads(resolved.body) == {
+        "response_action": "errors",
+        "errors": {
+            "level": "This one is resolved already, so there's nothing to escalate. Press Cancel."
+        },
+    }
+    time.sleep(0.5)  # the lazy follow-ups ran (Bolt runs them after a refused ack too)
+    assert escalate_traffic(world) == traffic  # no ping, no ephemeral, no card edit
+    assert len(world.store.events(m["id"])) == events
+    assert world.store.mention(m["id"])["escalation_level"] == 1
+
+
+def test_escalate_form_names_the_block_to_change(world):
+    real_escalator(world)
+    m = world.alert()
+    view = blocks.escalate_modal(m)
+    bad_severity = world.submit(view, "U0BOB", escalate_values("1", severity="SEV9"))
+    assert json.loads(bad_severity.body) == {
+        "response_action": "errors",
+        "errors": {"severity": "Choose a severity: SEV1, SEV2 or SEV3."},
+    }
+    bad_level = world.submit(view, "U0BOB", escalate_values("7"))
+    assert json.loads(bad_level.body)["errors"] == {
+        "level": "Choose who to alert: L1 (on-call) or L2 (the managers)."
+    }
+    world.menu(m, "U0BOB", f"ignore:{m['id']}:spam")
+    wait_until(lambda: world.store.mention(m["id"])["status"] == "ignored")
+    ignored = world.submit(view, "U0BOB", escalate_values("1"))
+    assert json.loads(ignored.body)["errors"] == {
+        "level": "This one was marked not urgent, so it can't be escalated. If it is urgent "
+        "after all, tell on-call directly."
+    }
+    gone = world.submit({**view, "private_metadata": "424242"}, "U0BOB", escalate_values())
+    assert json.loads(gone.body)["errors"] == {
+        "level": "I can't find this mention any more. Press Cancel."
+    }
+    time.sleep(0.4)
+    assert world.store.mention(m["id"])["escalation_level"] == 0
+    assert world.slack.calls_to("chat.postEphemeral") == []
+
+
+def test_escalate_form_with_nobody_to_alert_says_what_to_do(world):
+    from dataclasses import replace
+
+    settings = world.poster.settings
+    nobody = replace(
+        settings,
+        oncall=replace(settings.oncall, rotation=()),
+        slack=replace(settings.slack, managers=()),
+    )
+    escalator = real_escalator(world, nobody)
+    m = world.alert()
+    events = world.store.events(m["id"])
+    response = world.submit(blocks.escalate_modal(m), "U0BOB", escalate_values("2"))
+    assert json.loads(response.body)["errors"] == {
+        "level": "Nobody is on call and no managers are set, so there's no one to alert. "
+        "Please tell your lead directly, and ask an admin to fill in [oncall] rotation."
+    }
+    # The escalator is the one rule book: escalate() refuses the same way, and writes nothing.
+    refused = escalator.escalate(m["id"], by="U0BOB", level=1)
+    assert (refused.ok, refused.reason) == (False, "no_target")
+    time.sleep(0.3)
+    assert world.store.mention(m["id"])["escalation_level"] == 0
+    assert world.store.events(m["id"]) == events
+    assert world.slack.calls_to("chat.postEphemeral") == []
+
+
+def test_escalate_follow_up_tells_the_person_when_it_changed_after_the_form_closed(world):
+    """The ack said yes and the form closed; someone resolved it before the follow-up ran:
+    the follow-up's own check refuses, and says so (the form can't any more)."""
+    from bot.app import Services
+    from handlers import views
+
+    real_escalator(world)
+    m = world.alert()
+    world.store.resolve(m["id"], "U0MANAGER", manager=True)
+    body = {
+        "user": {"id": "U0BOB"},
+        "view": {"private_metadata": str(m["id"]), "state": {"values": escalate_values()}},
+    }
+    services = Services(
+        settings=world.poster.settings,
+        store=world.store,
+        poster=world.poster,
+        escalator=world.escalator,
+    )
+    views.submit_escalation(body, {"services": services, views.CHECKED: "resolved"})
+    assert world.slack.calls_to("chat.postEphemeral") == []  # refused inline: nothing more
+    views.submit_escalation(body, {"services": services, views.CHECKED: "ok"})
+    assert world.ephemerals("U0BOB") == ["Already resolved by <@U0MANAGER>: nothing to escalate."]
+    assert world.store.mention(m["id"])["escalation_level"] == 0
