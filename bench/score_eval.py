@@ -1,11 +1,15 @@
 """Evaluate the urgency scorer and time it.
 
-    python bench/score_eval.py [--eval bench/eval_mentions.jsonl] [--tweets PATH] [--show-errors]
+    python bench/score_eval.py [--eval PATH] [--no-split] [--show-errors [tuning|all]]
+                               [--tweets PATH]
 
-Part 1, the labelled eval set (`bench/eval_mentions.jsonl`, brand Acme, threshold 60): recall,
+Part 1, a labelled eval set (default `bench/eval_mentions.jsonl`; any JSON Lines file of Mentions
+with a `"label": {"urgent": bool, "category": str}` works, brand Acme, threshold 60): recall,
 precision and F1 of `urgent`, category accuracy on the truly urgent ones, confusion counts, for the
-whole set and for the held-out third (every third line, not looked at while tuning), next to the
-VADER-alone baseline (urgent iff compound <= -0.05).
+whole set, the held-out third (every third line) and the tuning two-thirds, next to the VADER-alone
+baseline (urgent iff compound <= -0.05). `--no-split` prints the whole-set figures only (for a set
+with no held-out part, such as a fresh blind set). `--show-errors` lists the misclassified mentions
+of the tuning two-thirds; `--show-errors all` lists them for the whole file.
 
 Part 2, VADER's 4,200 rated tweets (`id<TAB>mean rating -4..4<TAB>text`): Pearson and Spearman
 correlation of urgency with the human rating (negative is right: the more negative a tweet, the
@@ -74,7 +78,7 @@ def line(name: str, m: dict[str, float], cat: str = "") -> str:
     )
 
 
-def part_eval(path: Path, show_errors: bool) -> None:
+def part_eval(path: Path, show_errors: str | None, split: bool = True) -> None:
     rows = load_eval(path)
     scorer = Scorer(BRAND, TRIAGE)
     analyzer = SentimentIntensityAnalyzer()
@@ -95,23 +99,30 @@ def part_eval(path: Path, show_errors: bool) -> None:
         f"  ({non_en} carry a non-English lang field; the set has more non-English text "
         "without one)"
     )
-    for title, subset in (
-        ("whole set", results),
-        ("held-out third (every 3rd line)", [r for r in results if r[0] % 3 == 2]),
-        ("tuning two-thirds", [r for r in results if r[0] % 3 != 2]),
-    ):
+    subsets = [("whole set", results)]
+    if split:
+        subsets += [
+            ("held-out third (every 3rd line)", [r for r in results if r[0] % 3 == 2]),
+            ("tuning two-thirds", [r for r in results if r[0] % 3 != 2]),
+        ]
+    for title, subset in subsets:
         m = metrics([(r[2]["urgent"], r[3].urgent) for r in subset])
         b = metrics([(r[2]["urgent"], r[4]) for r in subset])
         urgent = [r for r in subset if r[2]["urgent"]]
         right = sum(1 for r in urgent if r[3].category == r[2]["category"])
-        cat = f"; category right on {right}/{len(urgent)} urgent = {right / len(urgent):.3f}"
+        share = right / len(urgent) if urgent else 0.0
+        cat = f"; category right on {right}/{len(urgent)} urgent = {share:.3f}"
         print(f"{title} ({len(subset)} mentions, {len(urgent)} urgent):")
         print(line("Scorer", m, cat))
         print(line("VADER alone (<=-0.05)", b))
     if show_errors:
-        print("\nErrors on the tuning two-thirds (held-out third not shown):")
+        every = show_errors == "all" or not split
+        if every:
+            print("\nErrors on the whole set:")
+        else:
+            print("\nErrors on the tuning two-thirds (held-out third not shown):")
         for index, mention, label, score, _ in results:
-            if index % 3 == 2:
+            if index % 3 == 2 and not every:
                 continue
             wrong_urgent = label["urgent"] != score.urgent
             wrong_cat = label["urgent"] and label["category"] != score.category
@@ -122,7 +133,7 @@ def part_eval(path: Path, show_errors: bool) -> None:
                     else ("FP" if wrong_urgent else "CAT")
                 )
                 print(
-                    f"  {kind} {score.urgency:3d} want {label['category']:<8} got "
+                    f"  {kind} #{index} {score.urgency:3d} want {label['category']:<8} got "
                     f"{score.category:<8} {score.reasons} | {mention.title} {mention.text[:150]!r}"
                 )
 
@@ -203,15 +214,27 @@ def part_tweets(path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--eval", type=Path, default=DEFAULT_EVAL)
+    parser.add_argument(
+        "--eval",
+        type=Path,
+        default=DEFAULT_EVAL,
+        help="labelled JSON Lines file (Mention fields plus label); default %(default)s",
+    )
+    parser.add_argument(
+        "--no-split",
+        action="store_true",
+        help="whole-set figures only, no held-out third / tuning two-thirds (for a blind set)",
+    )
     parser.add_argument("--tweets", type=Path, default=DEFAULT_TWEETS)
     parser.add_argument(
         "--show-errors",
-        action="store_true",
-        help="list misclassified mentions of the tuning two-thirds",
+        nargs="?",
+        const="tuning",
+        choices=("tuning", "all"),
+        help="list misclassified mentions: of the tuning two-thirds (default) or of 'all'",
     )
     args = parser.parse_args()
-    part_eval(args.eval, args.show_errors)
+    part_eval(args.eval, args.show_errors, split=not args.no_split)
     part_tweets(args.tweets)
 
 

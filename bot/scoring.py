@@ -8,6 +8,11 @@ card reads as neutral) and it is English-only, so the score is built from:
   ’ and ' treated alike, in English, Spanish, French, German and Portuguese. A cue preceded in
   its clause by a negation ("no problems at all", "not broken anymore", "never had an issue") does
   not count. The strongest family decides the category.
+* **topic + trouble**: a topic word matched on its stem (money, delivery, outage, product,
+  account, safety, leaving; several languages) with a trouble marker (a failed action, something
+  still going on, a bad state, nobody answering) in its sentence or a neighbouring one reads as a
+  problem about that topic; either alone adds nothing. Hypotheticals and how-to questions do not
+  count, reviews and guides count less (see ``_TOPICS``).
 * **support cues** that only add to a complaint: repeated failure ("third time", "no reply"),
   a request for help, a direct address to the brand's handle, shouting and sarcasm.
 * **VADER compound** on a bounded excerpt (VADER is quadratic on long texts).
@@ -32,6 +37,7 @@ read-only after construction, so one instance may be shared between threads.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 import unicodedata
@@ -106,7 +112,8 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"dispute (?:the|a|this) (?:charge|payment)",
                 r"fraud\w*",
                 r"took my money",
-                r"(?:stole|stolen|taken|take|taking|kept|keep|keeping) my money",
+                # "take my money" (present) is the eager-buyer idiom; only past or ongoing taking counts
+                r"(?:stole|stolen|taken|taking|kept|keep|keeping) my money",
                 r"(?:want|give me|get) my money back",
                 r"money back",
                 r"pay me back",
@@ -183,6 +190,11 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"remboursez(?: moi)?",
                 r"quero (?:o |meu )?estorno",
                 r"wrong (?:amount|price|invoice|charge|total)",
+                # questioning a charge is a billing dispute ("why did you bill me twice?")
+                r"why (?:did|do|does|are|is|was|were|have|has) (?:you|they|{brand}|i|we|my card|my account) (?:been |being |getting |get |just |still )?(?:charg|bill|debit)\w*",
+                # a held or owed sum the customer needs back
+                r"(?:need|want) (?:that|this|my|our) money(?: back)?",
+                r"release (?:the |my |that |this |our )?(?:money|funds|hold|payment|charge|authori[sz]ation|pending \w+)",
                 r"when (?:will |is |does |do )?(?:i (?:get )?)?my (?:refund|money)",
                 r"(?:discount|promo|voucher|coupon|offer)(?: code)? (?:wasn't|was not|not|never|didn't|did not|isn't|won't) (?:applied|apply|work|taken off)",
                 r"paid (?:the )?full price",
@@ -208,7 +220,8 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"theft",
                 r"rip ?off",
                 r"auto ?renew\w*",
-                r"(?:pending|hidden|extra|surprise) (?:charges?|fees?)",
+                r"(?:pending|hidden|extra|surprise) (?:charges?|fees?|holds?|payments?|transactions?)",
+                r"authori[sz]ation (?:holds?|charges?)",
                 r"restocking fee",
                 r"(?:charged|billed|debited|took) (?:me )?(?:[$\u00a3\u20ac] ?)?\d",
                 r"(?:me )?(?:han )?cobrad[oa]",
@@ -233,7 +246,7 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"(?<!month\x27s\s)(?<!week\x27s\s)(?<!year\x27s\s)outage(?! (?:postmortem|post-mortem|report|review|retrospective))",
                 r"(?:has|have|had) been down",
                 r"been down (?:for|since|all)",
-                r"(?:site|website|web site|app|server|servers|checkout|check out|login|log in|payments?|system|systems|service|portal|api|platform|network|everything|\w+\.com|{brand}) (?:is |are |was |were |went |has gone |have gone |goes |seems |seem |been |has been |keeps going |keep going )?(?:completely |totally |all |just )?(?:down(?! (?:\d|by|to|from|on|with|the))|offline|unavailable|unreachable)",
+                r"(?:site|website|web site|app|server|servers|checkout|check out|login|log in|payments?|system|systems|service|portal|api|platform|network|everything|card readers?|card machines?|payment terminals?|terminals?|tills?|pos|\w+\.com|{brand}) (?:is |are |was |were |went |has gone |have gone |goes |seems |seem |been |has been |keeps going |keep going )?(?:completely |totally |all |just )?(?:down(?! (?:\d|by|to|from|on|with|the))|offline|unavailable|unreachable)",
                 r"down (?:again|for everyone|for me|right now|atm|all day|for hours|since)",
                 r"(?:is|are) down(?! (?:\d|by|to|from|on|with|the|a|about|for sale))",
                 r"service (?:is )?unavailable",
@@ -259,6 +272,8 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"(?:impossible de|je n'arrive pas a|je ne peux pas) (?:passer (?:une |ma )?commande|payer|commander)",
                 r"(?:site|appli|app|application) (?:a )?plante\w*",
                 r"inaccessible",
+                r"down (?:in|at|across) (?:every|all|most|several|multiple|many) (?:of (?:the|your) )?(?:stores?|shops?|branches|locations|sites)",
+                r"down (?:everywhere|nationwide|countrywide)",
                 r"inaccesible",
                 r"nao (?:carrega|abre|entra)",
                 r"(?:ne )?(?:se )?charge (?:pas|plus)",
@@ -282,7 +297,7 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"nao (?:consigo|da pra) (?:finalizar|pagar|comprar)",
             ),
         ),
-        (35, True, (r"status page", r"error messages?", r"errors", r"card readers?")),
+        (35, True, (r"status page", r"error messages?", r"errors", r"card readers?", r"cash only")),
     ],
     "broken": [
         (
@@ -293,6 +308,8 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"(?:doesn't|does not|don't|do not|won't|will not|didn't|doesnt|dont|wont) work",
                 r"stopped (?:working|charging|heating|cooling|responding|turning on)",
                 r"no longer works",
+                r"(?:it|this|that|thing|mine|one|app|site|website) (?:has |had |just |still )?never (?:works?|worked)",
+                r"never (?:works?|worked) (?:properly|right|correctly|reliably|at all|once|as (?:advertised|it should|intended))",
                 r"(?:won't|will not|doesn't|does not|didn't|wont|doesnt|can't) (?:turn on|switch on|power on|power up|start|boot|charge|open|close|connect|pair|heat)",
                 r"bricked",
                 r"dead on arrival",
@@ -318,20 +335,20 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"(?:reboots|restarts|rebooting|restarting) (?:itself|every|constantly)",
                 r"shut\w* (?:off|down) (?:after|every|by itself|randomly)",
                 r"same fault",
-                r"no funciona",
+                r"(?:no|nunca) funciona",
                 r"no (?:enciende|arranca|carga)",
                 r"(?:se )?rompio",
                 r"averiad[oa]",
                 r"defectuos[oa]",
-                r"ne (?:marche|fonctionne|s'allume|demarre|charge) (?:pas|plus)",
+                r"ne (?:marche|fonctionne|s'allume|demarre|charge) (?:pas|plus|jamais)",
                 r"defectueu[xs]e?",
                 r"ecran noir",
-                r"funktioniert (?:nicht|gar nicht|nicht mehr)",
+                r"funktioniert (?:nicht|gar nicht|nicht mehr|nie)",
                 r"geht (?:einfach |gar )?(?:nicht|nichts) (?:mehr )?(?:an)?",
                 r"kaputt",
                 r"defekt",
                 r"startet nicht",
-                r"nao (?:funciona|liga)",
+                r"(?:nao|nunca) (?:funciona|liga)",
                 r"parou de funcionar",
                 r"quebrad[oa]",
                 r"com defeito",
@@ -386,19 +403,26 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"never (?:arrived|came|showed up|turned up|got delivered|delivered|got here)",
                 r"(?:hasn't|has not|haven't|have not|didn't|did not|hasnt|havent|didnt|still hasn't|still not|still hasnt) (?:yet )?(?:arrived|arrive|come|came|been delivered|shown up|turned up|got here)",
                 r"(?:not|never) (?:yet )?(?:been )?(?:received|delivered)",
+                r"(?:haven't|have not|havent|hasn't|has not|hasnt|didn't|did not|didnt|still not|never) (?:yet |even |actually )?(?:received|got|gotten) (?:my|our|the|a|an|any) (?:\w+ )?(?:order|parcel|package|delivery|item|items|shipment|box|replacement)",
                 r"(?:lost|missing|stolen|damaged|misdelivered) (?:package|parcel|order|delivery|item|items|shipment|box|stuff)",
                 r"(?:package|parcel|order|delivery|shipment|items?) (?:is |was |got |has been |are |were )?(?:just )?(?:lost|missing|stolen|gone|vanished|disappeared)",
                 r"late delivery",
                 r"delivery (?:is |was )?(?:late|delayed)",
                 r"wrong (?:item|order|product|size|colou?r|address|parcel|package|thing|model|one)",
                 r"where(?:'s| is| the hell is| tf is) my (?:order|parcel|package|delivery|stuff|item|replacement)",
-                r"(?:marked|says|showing|shows|said|saying) (?:as |it was |it's |its )?(?:delivered|complete)",
+                r"(?:marked|says|showing|shows|said|saying) (?:as |it was |it's |its |(?:my|the|our) \w+ (?:as |was )?)?(?:delivered|complete)",
                 r"tracking (?:hasn't|has not|hasnt|not|never|still hasn't|still not|has not) (?:moved|updated|changed)",
                 r"(?:stuck|sat|sitting) (?:in|at) (?:customs|transit|the depot|a depot|depot|the warehouse)",
                 r"(?:no one|nobody|no-one) (?:came|showed up|turned up)",
                 r"(?:still )?(?:waiting|waited) (?:for|on) (?:my|the|a|an) (?:order|parcel|package|delivery|replacement)",
                 r"(?:left|thrown|threw|dumped|chucked)[^.!?\n]{0,40}? (?:doorstep|fence|rain|outside|bin|pond|hedge|street)",
                 r"delivered to (?:the |a )?wrong",
+                # delivered to, or waiting at, a place that is not there
+                r"(?:delivered|left|dropped|sent|shipped|parcel|package|order|locker|pickup point|address)[^.!?\n]{0,40}? (?:that|which) (?:doesn't|does not|don't|didn't|did not) (?:even )?exist",
+                # the parcel is somewhere in the carrier's network
+                r"(?:somewhere|lost) in (?:a |the |some )?(?:depot|warehouse|transit|hub|sorting (?:centre|center|office)|distribution (?:centre|center)|post|mail|system)",
+                # the brand could not deliver (often after "can take my money but ...")
+                r"(?:can't|cannot|can not|couldn't|could not|failed to|fail to|unable to|didn't|did not|never) (?:even )?deliver",
                 r"\d+ of (?:the )?\d+ items",
                 r"no tracking(?: number| info| update)?",
                 r"(?:lost|lose|losing|misplaced) (?:my|our|the|his|her) (?:\w+ )?(?:package|parcel|order|delivery|shipment|box|item|items|stuff|return)",
@@ -458,6 +482,8 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"en retard",
                 r"verspat\w*",
                 r"(?:courier|tracking)[^.!?\n]{0,30}? (?:says|said|shows|claims)",
+                # a promised date ("they said it would arrive by Friday")
+                r"(?:said|promised|told (?:me|us)|guaranteed|claimed)[^.!?\n]{0,30}? would (?:arrive|be (?:here|delivered|with me)|come|ship)",
             ),
         ),
         (30, True, (r"out for delivery", r"depot", r"customs", r"couriers?", r"parcels?")),
@@ -657,6 +683,9 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"verbraucherzentrale",
                 r"verklagen",
                 r"advogad[oa]s?",
+                # regulators and formal notices in several languages
+                r"datenschutzbehorde|aufsichtsbehorde|dgccrf|cnil|aepd|anpd|mise en demeure|consumentenbond",
+                r"(?:complaint|beschwerde|plainte|signalement|reclamacion|queixa|reclamacao|klacht) (?:to|with|bei|aupres|ante|a la|na|no|junto|bij)",
                 r"procon",
                 r"reclame aqui",
                 r"processar",
@@ -677,6 +706,24 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
         ),
     ],
     "churn": [
+        (
+            # a first-person decision to leave: present, future or just taken
+            65,
+            True,
+            (
+                r"(?:i'm|im|i am|we're|we are|i will|i'll|we will|we'll|going to|gonna|about to|decided to|i've|i have|we've|we have) (?:now |just |finally |officially )?(?:cancel\w*|clos\w*|delet\w*|terminat\w*|end\w*|quit\w*) (?:my|our|the|this) (?:account|subscription|sub|membership|plan|contract|service)",
+                # leaving the brand, or switching to someone else (not to the brand)
+                r"(?:i'm|im|i am|we're|we are) (?:now |finally |officially )?(?:leaving|quitting|switching away from|moving away from) (?:{brand}|you)",
+                r"(?:i'm|im|i am|we're|we are) (?:now |finally |officially )?(?:switching|moving) (?:over )?to (?!{brand})\w+",
+                r"voy a (?:cancelar|dar de baja|darme de baja|cerrar)",
+                r"(?:me )?(?:doy|di|he dado) de baja",
+                r"je (?:vais |viens de )?(?:resilie\w*|annule\w* mon|ferme\w* mon compte)",
+                r"je (?:vais quitter|quitte) {brand}",
+                r"ich (?:werde|will|habe)[^.!?\n]{0,30}? (?:kundigen|kuendigen|gekundigt)",
+                r"ich kundige",
+                r"vou (?:cancelar|encerrar|sair)",
+            ),
+        ),
         (
             55,
             True,
@@ -775,6 +822,11 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"absurdo",
                 r"vergonha",
                 r"cansei",
+                r"enough is enough",
+                r"ya basta",
+                r"ras le bol",
+                r"es reicht",
+                r"(?:ja )?chega",
             ),
         ),
         (
@@ -969,18 +1021,25 @@ _THANKS_FOR = (
     r"| (?:looking|checking|getting back|helping|sorting this|any help|reading))"
 )
 _RESOLVED = (
-    r"resolved|sorted(?: (?:it|out|in|now|quickly))?|fixed (?:it|my|the|quickly|fast|so|within)|"
+    r"(?<!as\s)(?<!marked\s)resolved|sorted(?: (?:it|out|in|now|quickly))?|fixed (?:it|my|the|quickly|fast|so|within)|"
     r"(?:for|after) (?:fixing|sorting|replacing|refunding)|working again|works again|"
     r"(?<!says\s)(?<!shows\s)(?<!claims\s)all good(?: now)?|no longer|(?:did|has|finally) (?:eventually )?(?:arrived?|came)|"
     r"(?:got|received|had) (?:my|the|a|our) refund|refund (?:came|arrived|went) through|"
     r"refunded[^.!?\n]{0,30}? within|(?:fastest|quick|quickest|fast|speedy) refund|"
     r"problema? resuelto|probleme regle|problema resolvido|resolvido|alles gut|"
     r"(?:ruckerstattung|erstattung|geld) ist angekommen|todo perfecto|rien a redire|"
-    r"anymore|any more"
+    r"anymore|any more|all fixed|everything(?:'s| is)? (?:fine|ok|okay)(?! until)|no harm done|"
+    # fixed or arrived after all, in several languages
+    r"(?:works?|working|runs?) (?:fine|again|now|perfectly)|still works|went away|panic over|"
+    r"(?:refund|money|payment|parcel|package|order) (?:has |had )?(?:landed|came through)|"
+    r"solucionad[oa]|solucionat|resuelto|gelost|geloest|lauft wieder|funktioniert wieder|"
+    r"funciona de nuevo|funciona de novo|marche (?:a|de) nouveau|regle|resolu"
 )
 _PRAISE = (
     r"love|loved|loving|best|amazing|impressed|brilliant|excellent|fantastic|awesome|"
-    r"10/10|great (?:service|job|support|experience)|well done|rock|legend|recommend|lovely|"
+    r"10/10|great (?:service|job|support|experience)|well done|rock|legend|lovely|"
+    r"(?<!anyone\s)(?<!anybody\s)(?<!someone\s)(?<!somebody\s)(?<!you\s)recommend"
+    r"(?! (?:an? |any |some )?(?:alternatives?|others?|competitors?|replacements?))|"
     r"smooth|superb|happy|me encanta|j'adore|amei|adoro|zufrieden|super|top|perfect|perfeito|"
     r"parfait|genial"
 )
@@ -1050,7 +1109,185 @@ _LETTER_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
 _TOKEN = re.compile(r"[\w']+")
 _CLAUSE_BREAK = re.compile(r"[.!?;,:\n()]| but | pero | mais | aber | mas ")
 _SPACES = re.compile(r"\s+")
+_TAKEOVER = re.compile(
+    r"(?<!\w)(?:hack\w*|compromised|taken over|identity theft|wasn't me|wasnt me|"
+    r"someone (?:logged|signed|got) in|(?:logged|signed) in from|pirat\w*|gehackt|invadida)(?!\w)"
+)
 _PLAIN_THANKS = re.compile(r"(?<!\w)(?:thanks|thank you|gracias|merci|danke|obrigad[oa])")
+
+
+# --- topic + trouble ---------------------------------------------------------------------------
+# The cue families above are precise but fit the phrasing they were written from. This layer
+# generalises: a *topic* word (matched on its stem, in several languages) with a *trouble*
+# marker in the same sentence or the one after it reads as a problem about that topic ("my
+# parcel is still not here" = delivery + persistence + negation). A topic or a trouble marker
+# alone adds nothing. Patterns are regular expressions over folded text; a topic matches at the
+# start of a word (it is a stem), a trouble marker as whole words.
+
+_TOPICS: dict[str, str] = {
+    "billing": (
+        r"charg(?!er|ing)\w*|bill(?:s|ed|ing)?|paid|pay(?:s|ing|ments?|outs?)?|refund\w*|money|"
+        r"cash|funds?|balance|credit\w*|debit\w*|card|invoice\w*|fees?|price|transactions?|"
+        r"transfer\w*|withdraw\w*|deposit\w*|subscription|renewal|statement|bank|"
+        r"cobr\w*|cargos?|pagos?|dinero|reembols\w*|tarjeta|factur\w*|saldo|argent|rembours\w*|"
+        r"paiement|prelev\w*|geld|rechnung|abbuch\w*|abgebucht|zahlung|bezahl\w*|abo|"
+        r"dinheiro|cartao|fatura|transferencia|estorno|afgeschreven|betaal\w*|abonnement|"
+        r"pagament\w*|soldi|addebit\w*|rimbors\w*|"
+        r"[$\u00a3\u20ac] ?\d[\d,.]*|\d[\d,.]* ?(?:\u20ac|eur|euros?|usd|dollars|gbp|pounds|reais)|r\$ ?\d+"
+    ),
+    "delivery": (
+        r"orders?|ordered|parcels?|packages?|deliver\w*|courier\w*|arriv\w*|ship(?:s|ped|ping|ment|ments)?|"
+        r"tracking|tracked|dispatch\w*|porch|doorstep|address|customs|locker|"
+        r"pedidos?|paquetes?|envios?|entreg\w*|lleg\w*|repartidor|colis|commande\w*|livr\w*|"
+        r"expedi\w*|paket\w*|bestell\w*|liefer\w*|sendung|zustell\w*|encomenda|rastreio|cheg\w*|"
+        r"ordine|pacco|consegn\w*|spedizion\w*|pakket|bezorg\w*"
+    ),
+    "outage": (
+        r"apps?|site|website|web ?page|page|servers?|checkout|check out|internet|wi ?fi|"
+        r"connection|network|api|endpoint|webhooks?|portal|platform|online|phone line|chat|chatbot|"
+        r"helpline|hotline|"
+        r"support line|appli|application|aplicacion|aplicativo|pagina|seite|webseite|sitio|"
+        r"plataforma|plateforme|verbindung|conexion|connexion"
+    ),
+    "product": (
+        r"laptop|phone|device|screen|battery|charger|charging|update|firmware|keyboard|"
+        r"trackpad|touchpad|fan|mic|microphone|camera|webcam|speaker|hinge|port|usb|bluetooth|"
+        r"ssd|display|pixels?|replacement|repair\w*|warranty|sync\w*|backup|"
+        r"ordi|ordinateur|portatil|pantalla|bateria|cargador|movil|telefono|ecran|batterie|"
+        r"chargeur|telephone|akku|bildschirm|handy|ladegerat|tela|celular|notebook|"
+        r"carregador|telefoon|scherm|batterij"
+    ),
+    "account": (
+        r"account|acct|log ?in|logged (?:me )?in|sign ?in|password|passcode|pin|2fa|two factor|"
+        r"otp|code|verification|verif\w*|identity|passport|hack\w*|profile|username|"
+        r"cuenta|contrasena|acceso|compte|mot de passe|identifiant|konto|passwort|anmeld\w*|"
+        r"conta|senha|acesso|invadid\w*"
+    ),
+    "safety": (
+        r"overheat\w*|heat|hot|temperature|fire|smok\w*|burn\w*|spark\w*|swell\w*|swollen|"
+        r"bulg\w*|shock\w*|melt\w*|fumes|discolo\w*|scorch\w*|injur\w*|hurt|insulin|"
+        r"medic\w*|hospital"
+    ),
+    "churn": (
+        r"cancel\w*|leav\w*|switch\w*|elsewhere|alternatives?|competitor\w*|port ?out|"
+        r"unsubscrib\w*|cancelar|baja|resili\w*|quitter|kundig\w*|wechsel\w*|opzeg\w*|disdett\w*"
+    ),
+}
+# Trouble markers by kind; two markers of different kinds count more than one.
+_TROUBLE: dict[str, str] = {
+    # a failed or refused action: "won't", "can't", "didn't arrive", "not received"
+    "failed": (
+        r"won'?t|can'?t(?! (?:stop|wait|believe|recommend|complain|beat|fault))|cannot|"
+        r"couldn'?t|shouldn'?t have|doesn'?t|didn'?t|isn'?t|wasn'?t|hasn'?t|haven'?t|aren'?t|unable|"
+        r"impossible|fail\w*|never(?! (?:had|been|have|disappoint\w*|let|once|change|fails?|"
+        r"regret\w*|better|happier|looked))|"
+        r"not (?!(?:sure|complaining|bad|saying|kidding|joking|a rant|that|too|much|only|just|"
+        r"really|the|cheap|worth|down|broken|an issue|a problem|any|cancel\w*|leav\w*|"
+        r"switch\w*|going)\b)\w+|"
+        r"nao|ne \w+ (?:pas|plus|jamais|rien)|n'\w+ (?:pas|plus|jamais|rien)|nicht|kein\w*|"
+        r"niet|geen|no (?:funciona|llega\w*|me \w+|puedo|sirve)|non \w+|mai"
+    ),
+    # it goes on or comes back: "still", "keeps", "again", "for 3 days", "since Monday"
+    "ongoing": (
+        # "still" and "keeps" only where they go on failing ("still at 20%", "keep tapping" no)
+        r"still(?! (?:works?|working|worth|love|loving|wins?|at|going strong|good|great|fine|"
+        r"the best|my fav\w*|have|has|had|recommend\w*|use|using|happy|holds?|looks?|runs?))|"
+        r"keeps? (?:on )?(?:crash|restart|reboot|freez|drop|disconnect|fail|declin|getting|"
+        r"saying|telling|closing|auto|logging|charging|sending|asking|reject|timing|shutting|"
+        r"turning off|dying|losing|breaking|happening|showing|refus|billing|taking)\w*|"
+        r"again|twice|(?:three|four|\d+) times|every (?:single )?time|"
+        r"(?:for|since|over|after) (?:over |almost |nearly |more than )?(?:\d+|two|three|four|five|six|several|many) "
+        r"(?:hours?|days?|weeks?|months?|hrs?|mins?|minutes?)|since (?:\w+day|day one|noon|"
+        r"this morning|yesterday|last \w+|lunch|\d[\w/.:]*)|"
+        r"day (?:\d+|five|four|three|six|seven)|"
+        r"(?<!in\s)(?<!within\s)(?<!under\s)(?<!only\s)(?<!just\s)(?<!first\s)\d+ ?(?:days|weeks|months|hours|h)(?: now| ago| later)?|"
+        r"todavia|sigue|encore|toujours|immer noch|noch immer|wieder|ainda|de novo|otra vez|"
+        r"nog steeds|weer|ancora|seit \w+|depuis \w+|desde|ha \d+ \w+|fait \d+ \w+|llevo \w+"
+    ),
+    # a bad state: "stuck", "missing", "wrong", "declined", "frozen", "someone else's"
+    "broken": (
+        r"stuck|missing|wrong|gone|lost|dead|frozen|freez\w*|errors?|erroring|crash\w*|"
+        r"broke\w*|declin\w*|reject\w*|blocked|bloqu\w*|locked|suspend\w*|revers\w*|wiped|"
+        r"deleted|disappear\w*|vanish\w*|stolen|limbo|"
+        r"(?<!calm\s)(?<!slow\s)(?<!turn\s)(?<!sit\s)(?<!back\s)(?<!upside\s)(?<!let\s)"
+        r"down(?! (?:the|to|by|from|on|with|a|\d))|"
+        r"offline|spins|spinning|"
+        r"timing out|times out|5\d\d(?:ing|s)?|shuts? (?:off|down)|shutting (?:off|down)|"
+        r"grind\w*|drops?|dropping|disconnect\w*|overheat\w*|leak\w*|problems?|issues?|"
+        r"faults?|faulty|(?<!accidental\s)damage\w*|incorrect|invalid|under review|on hold|hold|held|holding|"
+        r"perdid\w*|extraviad\w*|perdu\w*|verloren|kaputt|defekt|panne|errore|erreur|fehler|"
+        r"erro|sumiu|(?:have|got|received|shows?|says?|had) nothing|nothing (?:arrived|came|happened|works?|loads?)|"
+        r"rien|nada|nichts|niets|instead of (?:\d+|one|two|three|the (?:one|right|correct))|full price|"
+        # someone else acting on the customer's things
+        r"(?:someone|somebody|alguem|alguien|quelqu'un|jemand) (?:is |has |was |just )?(?:using|used|"
+        r"made|fez|hizo|logged|accessed|spent|spending|ordered|changed|signed|took|a fait|hat)|"
+        r"(?:someone|somebody) else'?s?|(?:a )?stranger'?s?|another (?:user|customer|person)'?s?|"
+        r"different user|other (?:customers|people|users)'?|without (?:my )?(?:permission|"
+        r"consent|explanation|warning)|sans explication|sin (?:aviso|explicacion)|ohne \w+|"
+        r"apag\w*|stürzt|sturzt|abgelaufen|malformed|closes itself|by itself|(?:him|her)self"
+    ),
+    # nobody answers: "no reply", "ignored", "waiting"
+    "ignored": (
+        r"waiting|no (?:answer|reply|replies|response|reaction|acknowledg\w*|human|one|"
+        r"update|email|call)|zero (?:response|reply|replies)|ignor\w*|nobody|no one|noone|"
+        r"ninguem|nadie|personne ne|niemand|autorespon\w*|escalat\w*|geen reactie|"
+        r"sin respuesta|sem resposta|keine antwort|aucune reponse|queue|j'attends|espero|"
+        r"warte\w*|aguardo|esperando"
+    ),
+}
+# Weak markers: they add to a topic + trouble match but never make one.
+_TROUBLE_ASK = (
+    r"what (?:do|should|can) i do|how (?:do|can) i|how am i supposed|what am i supposed|"
+    r"who (?:do|can|should) i|(?:can|could) (?:someone|anyone|you|somebody) (?:help|call|look|"
+    r"check|fix|tell|sort)|anyone else|is (?:it|this) (?:just me|normal)|je fais quoi|"
+    r"que (?:hago|faco)|o que (?:eu )?faco|was (?:soll|kann) ich|potete aiutarmi|help|please|pls"
+)
+_FIRST_PERSON = re.compile(
+    r"(?<!\w)(?:my|our|i|i'm|i've|me|mine|mi|mis|mon|ma|mes|mein\w*|meu|minha|mijn|il mio|"
+    r"la mia|nuestro|notre)(?!\w)"
+)
+# Negation right before a topic word is itself a trouble marker ("no package", "never
+# arrived", "rien recu", "nao chegou"), unless the topic is a state that the negation clears.
+_ABSENT = re.compile(
+    r"(?:^|[^\w'])(?:no|not|never|nothing|rien|nada|nunca|jamais|mai|nie|nicht|kein\w*|nao|"
+    r"geen|niet|non|yet to)(?: \w+)?\W+$"
+)
+# A topic word inside a hypothetical or an idle question ("does the Roadrunner support
+# eSIM?", "thinking about cancelling", "is it worth it") halves the match.
+_HYPOTHETICAL = re.compile(
+    r"(?<!\w)(?:if|whether|thinking (?:about|of)|considering|wondering|worth|vs|versus|"
+    r"compatible|recommend\w*|does (?:the|it|acme|anyone)|is there|anyone know|should i|"
+    r"would|could i|how much|"
+    r"how (?:do|can|should|to) i (?:turn|change|set|enable|disable|add|use|update|switch|find|"
+    r"move|link|connect|install|edit|know))(?!\w)"
+)
+# An editorial post (a review, a comparison, a guide) named in its first line halves the layer.
+_GENRE = re.compile(
+    r"(?<!\w)(?<!under\s)(?:review|reviewed|comparison|compared|vs|versus|hands[\s-]on|guide|tips|psa|"
+    r"analysis|analisis|test|im test|first look|explained)(?!\w)"
+)
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n")
+# Other things called by the brand's name: a trouble report about them is not for the brand.
+_ELSEWHERE = {
+    "acme": (
+        r"acme (?:protocol|challenges?|clients?|certs?|certificates?|v2|account key|server)|"
+        r"rfc ?8555|certbot|let'?s ?encrypt|letsencrypt|dns-01|http-01|acme\.sh|"
+        r"acme (?:brick|markets?|hardware|thunderer|whistles?|united)|looney tunes|wile e"
+    ),
+}
+_NEVER = re.compile(r"(?!x)x")
+# Topics that are things a customer can lack ("no refund", "never arrived")
+_OBJECTS = frozenset(("billing", "delivery", "product", "account"))
+_TOPIC_LABEL = {
+    "billing": "money problem",
+    "delivery": "delivery problem",
+    "outage": "outage",
+    "product": "product problem",
+    "account": "account problem",
+    "safety": "safety risk",
+    "churn": "leaving",
+    "other": "problem",
+}
 
 
 def _fold_table() -> dict[int, str]:
@@ -1071,6 +1308,10 @@ def _fold_table() -> dict[int, str]:
     for char in "\u2010\u2011\u2012\u2013\u2014":
         table[ord(char)] = "-"
     table[0xA0] = " "
+    # quotation marks are spaces, so a scare-quoted word still forms a phrase
+    # ('a "pending" charge' reads as 'a pending charge')
+    for char in '"\u201c\u201d\u201e\u00ab\u00bb':
+        table[ord(char)] = " "
     return table
 
 
@@ -1078,10 +1319,27 @@ _FOLD = _fold_table()
 
 
 def fold(text: str) -> str:
-    """Lower case, accents removed, ’ -> '. Same length as `text` for nearly all input."""
+    """Lower case, accents removed, ’ -> ', quotation marks -> spaces. Same length as `text`
+    for nearly all input."""
     if text.isascii():
-        return text.lower()
+        return text.lower().replace('"', " ")
     return text.translate(_FOLD).lower()
+
+
+# Common misspellings of the verbs that carry a complaint ("never arived", "havent recieved",
+# "ordred 2 weeks ago"), applied to every built-in cue.
+_TYPOS = (
+    (re.compile(r"(?<![a-z])arriv"), "arr?iv"),
+    (re.compile(r"(?<![a-z])receiv"), "rec(?:ei|ie|i)v"),
+    (re.compile(r"(?<![a-z])ordered"), "ord(?:e)?r(?:e)?d"),
+    (re.compile(r"(?<![a-z])delivered"), "deliv(?:e)?r(?:e)?d"),
+)
+
+
+def _typos(pattern: str) -> str:
+    for rx, replacement in _TYPOS:
+        pattern = rx.sub(replacement, pattern)
+    return pattern
 
 
 def _pattern(phrase: str) -> str:
@@ -1186,6 +1444,13 @@ def _trie_alternation(patterns: Iterable[str]) -> str:
     return "|".join(parts + misc)
 
 
+def _grouped(alternation: str) -> str:
+    """A top-level alternation regrouped by first character (same matches, faster search)."""
+    return _trie_alternation(
+        variant for alt in _split_top(alternation) for variant in _expand(f"(?:{alt})")
+    )
+
+
 def _literal_head(pat: str) -> bool:
     return (
         bool(pat) and pat[0].isalnum() and pat[0].isascii() and pat[1:2] not in ("?", "*", "{", "+")
@@ -1246,7 +1511,7 @@ class Scorer:
         for family, rows in _FAMILIES.items():
             for weight, negatable, phrases in rows:
                 for phrase in phrases:
-                    rx = _pattern(phrase.replace("{brand}", f"(?:{brand_alt})"))
+                    rx = _pattern(_typos(phrase.replace("{brand}", f"(?:{brand_alt})")))
                     cues.append(_Cue(family, weight, negatable, re.compile(rx)))
         builtin = list(cues)
         for phrase, weight in triage.cues:
@@ -1256,24 +1521,50 @@ class Scorer:
             cues.append(_Cue("custom", int(weight), True, re.compile(_literal(phrase)), category))
         self._cues = cues
         # One alternation of every cue, grouped by first character (see _trie_alternation);
-        # a match is then named by trying the few cues that can start with its first character.
+        # a match is then named by trying the few cues that can start with its first two
+        # characters (or its first one, when a cue's second character is not a plain letter).
         expanded: list[str] = []
         self._by_first: dict[str, list[_Cue]] = {}
         # heaviest cues first, so at one position the heaviest reading wins
         for cue in sorted(cues, key=lambda c: (-c.weight, -len(c.regex.pattern))):
             for variant in _expand(cue.regex.pattern):
                 expanded.append(variant)
-                firsts = [variant[0]] if variant[0].isalnum() else ["*"]
-                for first in firsts:
-                    bucket = self._by_first.setdefault(first, [])
-                    if cue not in bucket:
-                        bucket.append(cue)
-        self._master = re.compile(r"(?<![\w@])(?:" + _trie_alternation(expanded) + r")(?![\w])")
+                if not variant[0].isalnum():
+                    key = "*"
+                elif _literal_head(variant[1:]) and variant[1:2].isascii():
+                    key = variant[:2]
+                else:
+                    key = variant[0]
+                bucket = self._by_first.setdefault(key, [])
+                if cue not in bucket:
+                    bucket.append(cue)
+        # every cue starting with a word character (custom ones may not), a word boundary comes
+        # first: it implies nothing new but lets the engine skip mid-word positions faster
+        wordy = all(v[0].isalnum() or v.startswith(("\\d", "\\w", "(?<!")) for v in expanded)
+        self._master = re.compile(
+            (r"\b" if wordy else "") + r"(?<![\w@])(?:" + _trie_alternation(expanded) + r")(?![\w])"
+        )
 
         muted = [_literal(m) for m in triage.muted if m.strip()]
         self._muted = _word_regex(muted)
         names = brand_terms + [_literal(p) for p in triage.products if p.strip()]
         self._names = _word_regex(names)
+        # "my Acme account", "our Roadrunner order": a name between a determiner and its noun is
+        # blanked for cue matching, so "close my account" also reads "close my Acme account".
+        self._modifier = (
+            re.compile(
+                r"(?<!\w)((?:my|our|your|the|this|that|his|her|their|an?|mi|mis|mon|ma|mes|"
+                r"mein|meine|meinen|meu|minha)[\s-]+)("
+                + "|".join(sorted(names, key=len, reverse=True))
+                + r")(?=[\s-]+\w)"
+            )
+            if names
+            else None
+        )
+        # the first word of every name, for a cheap test before the substitution
+        self._name_heads = tuple(
+            {fold(n).split()[0] for n in (*brand.terms, *triage.products) if n.strip()}
+        )
         products = [_literal(p) for p in triage.products if p.strip()]
         self._product = (
             re.compile(r"(?<!\w)(?:" + "|".join(products) + r")(?!\w)") if products else None
@@ -1284,11 +1575,43 @@ class Scorer:
         self._handle = (
             re.compile(r"(?<![\w@])@(" + "|".join(handles) + r")(?![\w])") if handles else None
         )
-        self._thanks = re.compile(r"(?<!\w)(?:" + _pattern(_THANKS_FOR) + r")(?!\w)")
-        self._resolved = re.compile(r"(?<!\w)(?:" + _pattern(_RESOLVED) + r")(?!\w)")
-        self._praise = re.compile(r"(?<!\w)(?:" + _PRAISE + r")(?!\w)")
-        self._sarcasm = re.compile(r"(?<!\w)(?:" + _pattern(_SARCASM) + r")")
+        self._thanks = re.compile(r"(?<!\w)(?:" + _grouped(_pattern(_THANKS_FOR)) + r")(?!\w)")
+        self._resolved = re.compile(r"(?<!\w)(?:" + _grouped(_pattern(_RESOLVED)) + r")(?!\w)")
+        self._praise = re.compile(r"(?<!\w)(?:" + _grouped(_PRAISE) + r")(?!\w)")
+        self._sarcasm = re.compile(r"(?<!\w)(?:" + _grouped(_pattern(_SARCASM)) + r")")
         self._request = re.compile(r"(?:" + _REQUEST + r")")
+        # topic + trouble layer (see _TOPICS)
+        topics = dict(_TOPICS)
+        if products:
+            topics["product"] = "|".join(products) + "|" + topics["product"]
+        order = ("billing", "delivery", "account", "churn", "outage", "product", "safety")
+        # one alternation grouped by first character (fast, see _trie_alternation); a match is
+        # then named by the first category, in `order`, whose own pattern matches it whole
+        topic_alts = [
+            variant
+            for cat in order
+            for alt in _split_top(_pattern(topics[cat]))
+            for variant in _expand(f"(?:{alt})")
+        ]
+        # a word boundary first lets the engine skip mid-word positions; the few alternatives
+        # that start with a currency sign get their own search, run only when one is there
+        signs = [a for a in topic_alts if a.startswith("[")]
+        words = [a for a in topic_alts if not a.startswith("[")]
+        self._topic = re.compile(r"\b(?<![\w$])(?:" + _trie_alternation(words) + r")(?!\w)")
+        self._topic_sign = re.compile(r"(?<![\w$])(?:" + "|".join(signs) + r")(?!\w)")
+        self._topic_kind = [(cat, re.compile(_pattern(topics[cat]))) for cat in order]
+        kinds = [(kind, _pattern(rx)) for kind, rx in (*_TROUBLE.items(), ("ask", _TROUBLE_ASK))]
+        self._trouble = re.compile(
+            r"(?<!\w)(?:" + _grouped("|".join(rx for _kind, rx in kinds)) + r")(?!\w)"
+        )
+        self._trouble_kind = [(kind, re.compile(rx)) for kind, rx in kinds]
+        self._topic_cues = {cat: _Cue("topic", 0, False, _NEVER, category=cat) for cat in order}
+        elsewhere = [
+            _ELSEWHERE[t] for t in {fold(t).strip() for t in brand.terms} if t in _ELSEWHERE
+        ]
+        # "$ACME down 4%": the brand's share price, not its service
+        elsewhere += [r"\$" + t for t in brand_terms]
+        self._elsewhere = re.compile(r"(?<!\w)(?:" + "|".join(elsewhere) + r")(?!\w)")
 
     @staticmethod
     def _category_of_phrase(cues: list[_Cue], phrase: str) -> str | None:
@@ -1314,7 +1637,10 @@ class Scorer:
         reasons: list[tuple[float, str]] = []
 
         # 1. cues
-        hits = self._hits(folded)
+        cue_view = folded
+        if self._modifier is not None and any(head in folded for head in self._name_heads):
+            cue_view = self._modifier.sub(_blank_name, folded)
+        hits = self._hits(cue_view)
         families: dict[str, list[_Hit]] = {}
         for hit in hits:
             families.setdefault(hit.cue.family, []).append(hit)
@@ -1336,6 +1662,9 @@ class Scorer:
             if second is not None:
                 value += 0.25 * second.cue.weight
             primary.append((min(value, 90.0), family, ranked[0]))
+        topic = self._topic_trouble(folded)
+        if topic is not None:
+            primary.append(topic)
         primary.sort(key=lambda p: (-p[0], _order(p[1])))
 
         core = 0.0
@@ -1399,10 +1728,27 @@ class Scorer:
         # without a complaint cue only the tone and a little of the support count
         base = core + support + tone if primary else tone + 0.3 * support
         base = min(base, 95.0)
+        # (only a post that names the brand can be about another thing of that name)
+        elsewhere = (
+            self._elsewhere.search(folded)
+            if base and any(head in folded for head in self._name_heads)
+            else None
+        )
+        if elsewhere and not (self._handle and self._handle.search(folded)):
+            # another thing that shares the brand's name (a protocol, a share price, a shop)
+            base *= 0.2
+            primary = []
+            reasons = [(99.0, f"another {_quote_span(quote_src, *elsewhere.span())}")]
 
         for value, family, hit in primary:
             weight = value * (0.3 if damped else 1.0)
-            reasons.append((weight, f"{_LABEL[family]}: {_quote(quote_src, hit)}"))
+            if family == "topic":
+                if len(primary) > 1:
+                    continue  # a cue already says what it is; the match only adds weight
+                label = _TOPIC_LABEL[hit.cue.category or "other"]
+            else:
+                label = _LABEL[family]
+            reasons.append((weight, f"{label}: {_quote(quote_src, hit)}"))
         if tone >= 3:
             reasons.append((tone, f"negative tone {_signed(compound)}"))
         if damped:
@@ -1454,7 +1800,8 @@ class Scorer:
         if self._muted is not None:
             muted = [m.span() for m in self._muted.finditer(folded)]
         names: list[tuple[int, int]] = []
-        if self._names is not None:
+        # a name can only be there if the first word of one is (a cheap test first)
+        if self._names is not None and any(head in folded for head in self._name_heads):
             names = [m.span() for m in self._names.finditer(folded)]
         hits: list[_Hit] = []
         # Matches may overlap ("still no tracking" is a repeat cue and a delivery cue), so the
@@ -1473,7 +1820,10 @@ class Scorer:
             if any(s <= start and end <= e for s, e in names):
                 continue  # the cue is part of the brand's or a product's name
             text = match.group()
-            candidates = self._by_first.get(text[0], []) + self._by_first.get("*", [])
+            by_first = self._by_first
+            candidates = (
+                by_first.get(text[:2], []) + by_first.get(text[0], []) + by_first.get("*", [])
+            )
             cue_list = [c for c in candidates if c.regex.fullmatch(text)]
             if not cue_list:
                 cue_list = [c for c in self._cues if c.regex.fullmatch(text)]
@@ -1495,12 +1845,14 @@ class Scorer:
     def _intensity(self, text: str) -> tuple[float, str]:
         score = 0.0
         why = ""
-        words = _LETTER_WORD.findall(text[:2000])
-        caps = [w for w in words if w.isupper()]
-        if len(words) >= 3 and len(caps) >= 0.6 * len(words):
-            score, why = 12.0, "shouting (capitals)"
-        elif len(caps) >= 2 and any(len(w) >= 4 for w in caps):
-            score, why = 6.0, "shouting (capitals)"
+        head = text[:2000]
+        if _CAPS_WORD.search(head):  # else no word is in capitals (the common case, cheaply)
+            words = _LETTER_WORD.findall(head)
+            caps = [w for w in words if w.isupper()]
+            if len(words) >= 3 and len(caps) >= 0.6 * len(words):
+                score, why = 12.0, "shouting (capitals)"
+            elif len(caps) >= 2 and any(len(w) >= 4 for w in caps):
+                score, why = 6.0, "shouting (capitals)"
         if _ANGRY_EMOJI.search(text):
             score += 8
             why = why or "angry emoji"
@@ -1521,6 +1873,11 @@ class Scorer:
             for value, fam, _hit in choices:
                 if fam == family and value >= 50:
                     return _CATEGORY_OF[family]
+        # an account takeover is the headline; the purchases made with it follow from it
+        if any(fam == "account" and value >= 50 for value, fam, _hit in choices) and (
+            _TAKEOVER.search(folded)
+        ):
+            return "account"
         top = max(p[0] for p in choices)
         if top < 0.5 * best_value:
             return "other"
@@ -1529,6 +1886,8 @@ class Scorer:
         value, family, hit = near[0]
         if family == "broken":
             return self._broken_category(folded)
+        if family == "topic":
+            return hit.cue.category or "other"
         if family == "custom":
             category = hit.cue.category
             if category == "broken":
@@ -1537,6 +1896,81 @@ class Scorer:
                 return category
             return "product" if self._product and self._product.search(folded) else "other"
         return _CATEGORY_OF.get(family, "other")
+
+    def _topic_trouble(self, folded: str) -> tuple[float, str, _Hit] | None:
+        """The best topic + trouble match: a topic word with a trouble marker in its sentence or
+        a neighbouring one (within 120 characters). Value 50, +8 for each further kind of
+        trouble (at most +16), +5 for a request for help, +5 for a post in the first person;
+        none when the topic sits in a hypothetical or a how-to question, x0.6 when the post
+        is a review or a guide."""
+        found = list(self._topic.finditer(folded))
+        if "$" in folded or "\u00a3" in folded or "\u20ac" in folded:
+            found += self._topic_sign.finditer(folded)
+            found.sort(key=lambda m: m.start())
+        if not found:
+            return None
+        topics: list[tuple[int, int, str]] = []
+        for match in found:
+            text = match.group()
+            kind = next((c for c, rx in self._topic_kind if rx.fullmatch(text)), "product")
+            topics.append((match.start(), match.end(), kind))
+        troubles: list[tuple[int, int, str]] = []
+        for match in self._trouble.finditer(folded):
+            text = match.group()
+            kind = next((k for k, rx in self._trouble_kind if rx.fullmatch(text)), "broken")
+            troubles.append((match.start(), match.end(), kind))
+        starts = [t[0] for t in troubles]
+        bounds = [m.end() for m in _SENTENCE_END.finditer(folded)]
+        first_person = 5.0 if _FIRST_PERSON.search(folded) else 0.0
+        newline = folded.find("\n")
+        genre = _GENRE.search(folded, 0, newline if 0 < newline < 150 else 150) is not None
+        best: tuple[float, str, _Hit] | None = None
+        for n, (t_start, t_end, category) in enumerate(topics):
+            if n + 1 < len(topics) and 0 <= topics[n + 1][0] - t_end <= 1:
+                continue  # a modifier ("tracking page"): the head noun that follows decides
+            i = bisect.bisect_right(bounds, t_start)
+            sentence = bounds[i - 1] if i else 0
+            lo = max(bounds[i - 2] if i >= 2 else 0, t_start - 120)
+            nxt = bounds[i + 1] if i + 1 < len(bounds) else len(folded)
+            hi = min(nxt, t_end + 120)
+            kinds: dict[str, tuple[int, int]] = {}
+            for j in range(bisect.bisect_left(starts, lo), bisect.bisect_left(starts, hi)):
+                m_start, m_end, kind = troubles[j]
+                if m_start < t_end and t_start < m_end:
+                    continue  # the topic word itself
+                if kind == "broken" and _negated(folded, m_start):
+                    continue  # "no problems", "not broken"
+                kinds.setdefault(kind, (m_start, m_end))
+            # "no parcel" is trouble; "not cancelling", "no fire" are not
+            if category in _OBJECTS and _ABSENT.search(folded, max(lo, t_start - 25), t_start):
+                kinds.setdefault("failed", (t_start, t_end))
+            if category == "churn":
+                # two leaving words together are a decision ("cancelling and moving elsewhere")
+                other = next(
+                    (
+                        (a, b)
+                        for a, b, kind in topics
+                        if kind == "churn" and lo <= a < hi and a != t_start
+                    ),
+                    None,
+                )
+                if other:
+                    kinds.setdefault("decided", other)
+            strong = [k for k in kinds if k != "ask"]
+            if not strong:
+                continue
+            value = 50.0 + 8.0 * min(len(strong) - 1, 2) + first_person
+            if "ask" in kinds:
+                value += 5
+            if _HYPOTHETICAL.search(folded, sentence, t_start):
+                continue  # "if I cancel", "how do I change the address on my order"
+            if genre:
+                value *= 0.6
+            if best is None or value > best[0]:
+                near = min((kinds[k] for k in strong), key=lambda s: abs(s[0] - t_start))
+                start, end = min(near[0], t_start), max(near[1], t_end)
+                best = (value, "topic", _Hit(self._topic_cues[category], start, end))
+        return best
 
     def _broken_category(self, folded: str) -> str:
         if self._product is not None and self._product.search(folded):
@@ -1569,6 +2003,10 @@ def _bounded(text: str, head: int, tail: int) -> str:
     if len(text) <= head + tail:
         return text
     return text[:head] + "\n" + text[-tail:]
+
+
+def _blank_name(match: re.Match[str]) -> str:
+    return match.group(1) + " " * len(match.group(2))
 
 
 def _contrast_then_cue(folded: str, polite, primary: list) -> bool:
