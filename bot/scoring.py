@@ -158,6 +158,10 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"(?:eu )?nao reconheco",
                 r"golpe",
                 r"exijo la devolucion",
+                r"debt collect\w*|debt recovery|bailiffs?",
+                r"addebitat[oia]|(?:rivoglio|voglio indietro) (?:i )?(?:miei )?soldi",
+                r"(?:not|won't|will not|refuse to|refusing to|am not) (?:be )?(?:paying|pay) (?:it|that|this|for (?:it|that|this))",
+                r"why (?:double|twice|so much)",
             ),
         ),
         (
@@ -200,6 +204,7 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"paid (?:the )?full price",
                 r"gift ?card (?:balance )?(?:doesn't|won't|didn't|does not|not|isn't|is not|was not|wasn't) (?:work|accepted|apply|working|valid)",
                 r"cancel\w*[^.!?\n]{0,30}? but[^.!?\n]{0,20}? (?:charged|billed|debited|paid|took)",
+                r"(?:charged|billed|invoiced|debited|took)[^.!?\n]{0,50}? (?:even though|despite|although)",
                 r"(?:invoice|receipt|bill|statement) (?:shows|has|says|is)[^.!?\n]{0,15}? wrong",
             ),
         ),
@@ -243,10 +248,10 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
             62,
             True,
             (
-                r"(?<!month\x27s\s)(?<!week\x27s\s)(?<!year\x27s\s)outage(?! (?:postmortem|post-mortem|report|review|retrospective))",
+                r"(?<!month\x27s\s)(?<!week\x27s\s)(?<!year\x27s\s)(?<!yesterday\x27s\s)outage(?! (?:postmortem|post-mortem|report|review|retrospective|yesterday|last))",
                 r"(?:has|have|had) been down",
                 r"been down (?:for|since|all)",
-                r"(?:site|website|web site|app|server|servers|checkout|check out|login|log in|payments?|system|systems|service|portal|api|platform|network|everything|card readers?|card machines?|payment terminals?|terminals?|tills?|pos|\w+\.com|{brand}) (?:is |are |was |were |went |has gone |have gone |goes |seems |seem |been |has been |keeps going |keep going )?(?:completely |totally |all |just )?(?:down(?! (?:\d|by|to|from|on|with|the))|offline|unavailable|unreachable)",
+                r"(?:site|website|web site|app|server|servers|checkout|check out|login|log in|payments?|system|systems|service|portal|api|platform|network|everything|card readers?|card machines?|payment terminals?|terminals?|tills?|pos|\w+\.com|{brand}) (?:is |are |was |were |went |has gone |have gone |goes |seems |seem |looks |look |appears |been |has been |keeps going |keep going )?(?:completely |totally |all |just )?(?:down(?! (?:\d|by|to|from|on|with|the))|offline|unavailable|unreachable)",
                 r"down (?:again|for everyone|for me|right now|atm|all day|for hours|since)",
                 r"(?:is|are) down(?! (?:\d|by|to|from|on|with|the|a|about|for sale))",
                 r"service (?:is )?unavailable",
@@ -410,6 +415,7 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"delivery (?:is |was )?(?:late|delayed)",
                 r"wrong (?:item|order|product|size|colou?r|address|parcel|package|thing|model|one)",
                 r"where(?:'s| is| the hell is| tf is) my (?:order|parcel|package|delivery|stuff|item|replacement)",
+                r"marked (?:my |our |the |it |them )?(?:\w+ ){0,2}as (?:left|delivered|collected|signed for|handed)",
                 r"(?:marked|says|showing|shows|said|saying) (?:as |it was |it's |its |(?:my|the|our) \w+ (?:as |was )?)?(?:delivered|complete)",
                 r"tracking (?:hasn't|has not|hasnt|not|never|still hasn't|still not|has not) (?:moved|updated|changed)",
                 r"(?:stuck|sat|sitting) (?:in|at) (?:customs|transit|the depot|a depot|depot|the warehouse)",
@@ -551,6 +557,10 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"fumaca",
                 r"perigos[oa]",
                 r"explodiu",
+                r"chispa\w*|scintill\w*|funken|faisca\w*|etincelle\w*",
+                r"(?:saltaron|salto|salta) (?:los |el )?(?:plomos|diferencial|automatico)",
+                r"gonfi(?:at[oa]|ata|ato|o)|hinchad[oa]|inchad[oa]|aufgebla\w*|gonfle\w*",
+                r"(?:prend[ae]|prender|pegue|prenne|catch) fuoco|prenda fuoco|fuoco",
             ),
         ),
         (
@@ -563,6 +573,9 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"feuer",
                 r"fogo",
                 r"unsafe",
+                r"left (?:our|my|the) (?:\w+ )?(?:gate|door) (?:wide )?open",
+                r"(?:buzz|hum|crackl)\w* (?:loud\w*|noise|sound)",
+                r"(?:paura|miedo|medo|peur|angst|scared|afraid|frightened)[^.!?\n]{0,30}? (?:fuoco|fuego|fogo|feu|feuer|fire|usarlo|usar|utiliser|use it|explod\w*)",
                 r"toxic",
                 r"fumes",
                 r"mou?ldy?",
@@ -595,7 +608,9 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"(?:orders?|purchases?) (?:i|that i) (?:didn't|did not|never) (?:place|make|made|order)",
                 r"wasn't me",
                 r"(?:logged|signed) in from",
-                r"someone (?:logged|signed|got) in",
+                r"someone (?:logged|signed|got) in(?:to)?",
+                r"(?:can't|cannot|can not|unable to|couldn't|could not|cant) (?:enter|get|go) (?:in|into|in to) (?:my|our|the) (?:account|acct|acc)",
+                r"(?:opened|taken out|took out|set up|registered|created|started) (?:\w+ )?in (?:my|our) name",
                 r"(?:logged|signed) in[^.!?\n]{0,30}? from (?:another|a different) (?:country|device|location)",
                 r"keeps? logging me out",
                 r"(?:account|acct) (?:disabled|suspended)",
@@ -685,8 +700,10 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"advogad[oa]s?",
                 # regulators and formal notices in several languages
                 r"datenschutzbehorde|aufsichtsbehorde|dgccrf|cnil|aepd|anpd|mise en demeure|consumentenbond",
-                r"(?:complaint|beschwerde|plainte|signalement|reclamacion|queixa|reclamacao|klacht) (?:to|with|bei|aupres|ante|a la|na|no|junto|bij)",
+                r"(?<!to\smy\s)(?<!to\sour\s)(?:complaint|beschwerde|plainte|signalement|reclamacion|queixa|reclamacao|klacht) (?:to|with|bei|aupres|ante|a la|na|no|junto|bij)",
                 r"procon",
+                r"(?:preparing|prepare|bringing|bring|lodging|lodge|lodged|making|submitting|submitted) (?:a |my |our )?(?:formal |legal |court )?(?:claim|case)",
+                r"claim under",
                 r"reclame aqui",
                 r"processar",
             ),
@@ -696,7 +713,7 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
             True,
             (
                 r"court",
-                r"press",
+                r"press(?! (?:office|kit|release|conference|pack|event|briefing|photos?|shots?|button|the|and|it|down|on|play|start|enter|f\d+|ctrl|\d))",
                 r"gdpr",
                 r"section 75",
                 r"ico",
@@ -722,6 +739,8 @@ _FAMILIES: dict[str, list[tuple[int, bool, tuple[str, ...]]]] = {
                 r"ich (?:werde|will|habe)[^.!?\n]{0,30}? (?:kundigen|kuendigen|gekundigt)",
                 r"ich kundige",
                 r"vou (?:cancelar|encerrar|sair)",
+                # moving the line, the account or oneself to another provider
+                r"(?:moving|move|moved|switching|switch|porting|port|going|go|taking|take) (?:my |our |the )?(?:\w+ ){0,3}?(?:to |over to )?(?:another|other|a different|a new|a cheaper|a better) (?:network|provider|company|supplier|bank|carrier|operator|isp)",
             ),
         ),
         (
@@ -1013,7 +1032,7 @@ _DEVICE_NOUNS = (
 
 # Thankful or resolved tone: damps the cues ("thanks for the quick refund").
 _THANKS_FOR = (
-    r"(?:thanks|thank you|thank u|thx|ty|cheers|kudos|props|shout ?out|grateful|gracias|merci|"
+    r"(?<!no\s)(?<!be\s)(?:thanks|thank you|thank u|thx|ty|cheers|kudos|props|shout ?out|grateful|gracias|merci|"
     r"danke|obrigad[oa]|grazie)(?: so much| again| a lot)?(?: (?:to )?@?[\w.]+){0,3} "
     r"(?:for|por|pour|fur|pelo|pela|to)(?! nothing)"
     # thanks for help still to come ("thanks for looking into it") is politeness, not a fix
@@ -1032,6 +1051,9 @@ _RESOLVED = (
     # fixed or arrived after all, in several languages
     r"(?:works?|working|runs?) (?:fine|again|now|perfectly)|still works|went away|panic over|"
     r"(?:refund|money|payment|parcel|package|order) (?:has |had )?(?:landed|came through)|"
+    r"(?:gave|given|got|sent|paid) (?:me |us )?(?:my|our|the) (?:money|cash) back|"
+    r"(?:credit|refund|fix|patch|compensation) (?:was |has been |got )?applied|(?:was|were|been|got|it) rolled back|"
+    r"(?:replaced|refunded|fixed|sorted|swapped)[^.!?\n]{0,30}? within|(?:fully |been |was |now )restored|"
     r"solucionad[oa]|solucionat|resuelto|gelost|geloest|lauft wieder|funktioniert wieder|"
     r"funciona de nuevo|funciona de novo|marche (?:a|de) nouveau|regle|resolu"
 )
@@ -1040,7 +1062,7 @@ _PRAISE = (
     r"10/10|great (?:service|job|support|experience)|well done|rock|legend|lovely|"
     r"(?<!anyone\s)(?<!anybody\s)(?<!someone\s)(?<!somebody\s)(?<!you\s)recommend"
     r"(?! (?:an? |any |some )?(?:alternatives?|others?|competitors?|replacements?))|"
-    r"smooth|superb|happy|me encanta|j'adore|amei|adoro|zufrieden|super|top|perfect|perfeito|"
+    r"smooth|superb|happy|me encanta|j'adore|amei|adoro|zufrieden|super|top(?! ?up)|perfect|perfeito|"
     r"parfait|genial"
 )
 # Sarcasm undoes the damping and adds a little.
@@ -1051,7 +1073,7 @@ _SARCASM = (
     r"good job guys|great job guys|well done (?:acme|guys|team)|so helpful(?:,| not)"
 )
 _REQUEST = (
-    r"\?|please|pls|plz|could you|can you|would you|kindly|help|still|need|want|por favor|svp|"
+    r"\?|please|pls|plz|could you|can you|would you|kindly|help|still|need|want|i'?d like|would like|por favor|svp|"
     r"bitte|ajuda|ayuda|aide|in advance|wondering|any update|let me know|look(?:ing)? into"
 )
 # A contrast after the thanks or the praise ("thanks for the reply, but I still have no
@@ -1113,6 +1135,23 @@ _TAKEOVER = re.compile(
     r"(?<!\w)(?:hack\w*|compromised|taken over|identity theft|wasn't me|wasnt me|"
     r"someone (?:logged|signed|got) in|(?:logged|signed) in from|pirat\w*|gehackt|invadida)(?!\w)"
 )
+# "I would be grateful for", "I'd be so grateful for": a request, not thanks for a fix
+_FUTURE_THANKS = re.compile(r"(?:would|should|'d|will|shall) be (?:\w+ )?$")
+# "no longer" / "anymore" said of a problem ("no longer crashes", "not broken anymore") is a
+# fix; said of anything else ("no longer sits flat", "doesn't click anymore") is a loss.
+_PROBLEM_WORDS = (
+    r"broke\w*|crash\w*|freez\w*|fault\w*|errors?|issues?|problems?|leak\w*|overheat\w*|lag\w*|"
+    r"slow|down|fail\w*|hurts?|dies|dying|drops?|disconnect\w*|charg\w* (?:me|us)|bill\w* (?:me|us)|"
+    r"an? (?:issue|problem|fault|bug)|bugs?|buggy|glitch\w*|stuck|missing|late|delayed|locked|blocked|"
+    r"an? thing|worried|angry|upset"
+)
+_LOST_WORDS = frozenset(("no longer", "anymore", "any more"))
+_AFTER_NO_LONGER = re.compile(r"\s+(?:\w+\s+)?(?:" + _PROBLEM_WORDS + r")(?!\w)")
+_NEGATED_WORD = re.compile(
+    r"(?<!\w)(?:not|no|never|can't|cant|cannot|can not|won't|doesn't|doesnt|don't|dont|didn't|"
+    r"isn't|aren't|nao|ne)\s+(.*)$"
+)
+_PROBLEM = re.compile(r"(?<!\w)(?:" + _PROBLEM_WORDS + r")(?!\w)")
 _PLAIN_THANKS = re.compile(r"(?<!\w)(?:thanks|thank you|gracias|merci|danke|obrigad[oa])")
 
 
@@ -1127,7 +1166,7 @@ _PLAIN_THANKS = re.compile(r"(?<!\w)(?:thanks|thank you|gracias|merci|danke|obri
 _TOPICS: dict[str, str] = {
     "billing": (
         r"charg(?!er|ing)\w*|bill(?:s|ed|ing)?|paid|pay(?:s|ing|ments?|outs?)?|refund\w*|money|"
-        r"cash|funds?|balance|credit\w*|debit\w*|card|invoice\w*|fees?|price|transactions?|"
+        r"cash|funds?|balance|credit\w*(?! where)|debit\w*|card|invoice\w*|fees?|price|transactions?|"
         r"transfer\w*|withdraw\w*|deposit\w*|subscription|renewal|statement|bank|"
         r"cobr\w*|cargos?|pagos?|dinero|reembols\w*|tarjeta|factur\w*|saldo|argent|rembours\w*|"
         r"paiement|prelev\w*|geld|rechnung|abbuch\w*|abgebucht|zahlung|bezahl\w*|abo|"
@@ -1147,7 +1186,8 @@ _TOPICS: dict[str, str] = {
         r"connection|network|api|endpoint|webhooks?|portal|platform|online|phone line|chat|chatbot|"
         r"helpline|hotline|"
         r"support line|appli|application|aplicacion|aplicativo|pagina|seite|webseite|sitio|"
-        r"plataforma|plateforme|verbindung|conexion|connexion"
+        r"plataforma|plateforme|verbindung|conexion|connexion|broadband|fibre|fiber|landline|"
+        r"wifi|signal|router|electricity|power supply|heating|hot water|gas supply|internet\w*"
     ),
     "product": (
         r"laptop|phone|device|screen|battery|charger|charging|update|firmware|keyboard|"
@@ -1155,7 +1195,7 @@ _TOPICS: dict[str, str] = {
         r"ssd|display|pixels?|replacement|repair\w*|warranty|sync\w*|backup|"
         r"ordi|ordinateur|portatil|pantalla|bateria|cargador|movil|telefono|ecran|batterie|"
         r"chargeur|telephone|akku|bildschirm|handy|ladegerat|tela|celular|notebook|"
-        r"carregador|telefoon|scherm|batterij"
+        r"carregador|telefoon|scherm|batterij|portatile|schermo|batteria|caricatore"
     ),
     "account": (
         r"account|acct|log ?in|logged (?:me )?in|sign ?in|password|passcode|pin|2fa|two factor|"
@@ -1177,7 +1217,7 @@ _TOPICS: dict[str, str] = {
 _TROUBLE: dict[str, str] = {
     # a failed or refused action: "won't", "can't", "didn't arrive", "not received"
     "failed": (
-        r"won'?t|can'?t(?! (?:stop|wait|believe|recommend|complain|beat|fault))|cannot|"
+        r"won'?t|can'?t(?! (?:stop|wait|believe|recommend|complain|beat|fault|unsee|unhear))|cannot|"
         r"couldn'?t|shouldn'?t have|doesn'?t|didn'?t|isn'?t|wasn'?t|hasn'?t|haven'?t|aren'?t|unable|"
         r"impossible|fail\w*|never(?! (?:had|been|have|disappoint\w*|let|once|change|fails?|"
         r"regret\w*|better|happier|looked))|"
@@ -1195,12 +1235,12 @@ _TROUBLE: dict[str, str] = {
         r"keeps? (?:on )?(?:crash|restart|reboot|freez|drop|disconnect|fail|declin|getting|"
         r"saying|telling|closing|auto|logging|charging|sending|asking|reject|timing|shutting|"
         r"turning off|dying|losing|breaking|happening|showing|refus|billing|taking)\w*|"
-        r"again|twice|(?:three|four|\d+) times|every (?:single )?time|"
+        r"(?<!on\s)again|twice|(?:three|four|\d+) times|every (?:single )?time|"
         r"(?:for|since|over|after) (?:over |almost |nearly |more than )?(?:\d+|two|three|four|five|six|several|many) "
         r"(?:hours?|days?|weeks?|months?|hrs?|mins?|minutes?)|since (?:\w+day|day one|noon|"
         r"this morning|yesterday|last \w+|lunch|\d[\w/.:]*)|"
         r"day (?:\d+|five|four|three|six|seven)|"
-        r"(?<!in\s)(?<!within\s)(?<!under\s)(?<!only\s)(?<!just\s)(?<!first\s)\d+ ?(?:days|weeks|months|hours|h)(?: now| ago| later)?|"
+        r"(?<!in\s)(?<!within\s)(?<!under\s)(?<!only\s)(?<!just\s)(?<!first\s)(?<!is\s)\d+ ?(?:days|weeks|months|hours|h)(?: now| ago| later)?|"
         r"todavia|sigue|encore|toujours|immer noch|noch immer|wieder|ainda|de novo|otra vez|"
         r"nog steeds|weer|ancora|seit \w+|depuis \w+|desde|ha \d+ \w+|fait \d+ \w+|llevo \w+"
     ),
@@ -1216,15 +1256,20 @@ _TROUBLE: dict[str, str] = {
         r"grind\w*|drops?|dropping|disconnect\w*|overheat\w*|leak\w*|problems?|issues?|"
         r"faults?|faulty|(?<!accidental\s)damage\w*|incorrect|invalid|under review|on hold|hold|held|holding|"
         r"perdid\w*|extraviad\w*|perdu\w*|verloren|kaputt|defekt|panne|errore|erreur|fehler|"
-        r"erro|sumiu|(?:have|got|received|shows?|says?|had) nothing|nothing (?:arrived|came|happened|works?|loads?)|"
+        r"erro|sumiu|(?:have|got|received|shows?|says?|had) nothing|nothing (?:arrived|came|happened|works?|working|loads?|loading)|"
+        r"(?:normally|usually|typically) (?:about |around |only |just )?(?:[$\u00a3\u20ac]|\d)|"
         r"rien|nada|nichts|niets|instead of (?:\d+|one|two|three|the (?:one|right|correct))|full price|"
         # someone else acting on the customer's things
-        r"(?:someone|somebody|alguem|alguien|quelqu'un|jemand) (?:is |has |was |just )?(?:using|used|"
+        r"(?:someone|somebody|alguem|alguien|quelqu'un|jemand) (?:is |has |was |just )?(?:using|used|use|"
         r"made|fez|hizo|logged|accessed|spent|spending|ordered|changed|signed|took|a fait|hat)|"
         r"(?:someone|somebody) else'?s?|(?:a )?stranger'?s?|another (?:user|customer|person)'?s?|"
         r"different user|other (?:customers|people|users)'?|without (?:my )?(?:permission|"
         r"consent|explanation|warning)|sans explication|sin (?:aviso|explicacion)|ohne \w+|"
-        r"apag\w*|stürzt|sturzt|abgelaufen|malformed|closes itself|by itself|(?:him|her)self"
+        r"apag\w*|stürzt|sturzt|abgelaufen|malformed|closes itself|by itself|(?:him|her)self|themselves|itself|"
+        r"sozinh[oa]|da sol[oa]|tout seul\w*|von selbst|por si sol[oa]|(?:si )?spegne|desliga\w*|s'eteint|"
+        r"(?:green|black|white|pink|purple|coloured|colored|vertical|horizontal) lines|"
+        r"went (?:black|blank|dark|white|green|dead)|"
+        r"(?:took|taken|sent|returned|brought) (?:it |them |(?:my|the|our) \w+ )?back|returned to (?:the )?(?:sender|depot)|devolv\w*"
     ),
     # nobody answers: "no reply", "ignored", "waiting"
     "ignored": (
@@ -1235,6 +1280,18 @@ _TROUBLE: dict[str, str] = {
         r"warte\w*|aguardo|esperando"
     ),
 }
+# Recurrence at an interval ("every 10 minutes"): adds a kind of trouble to a match, never makes
+# one ("refreshing the tracking every 4 minutes" is impatience, not a fault).
+_TROUBLE_OFTEN = (
+    r"every (?:few|couple of|\d+|two|three|five|ten|twenty|thirty) (?:minutes?|mins?|hours?|seconds?|secs?)|"
+    r"ogni \w+ minuti|cada \w+ minutos|toutes les \w+ minutes|alle \w+ minuten|a cada \w+ minutos"
+)
+_WEAK_KINDS = frozenset(("ask", "often"))
+# Services whose absence is an outage ("no internet", "sem internet", "plus d'internet")
+_SUPPLY = re.compile(
+    r"internet\w*|broadband|wi ?fi|signal|connection|conexion|connexion|verbindung|power|"
+    r"electricity|heating|hot water|gas supply|landline|fibre|fiber|network|service"
+)
 # Weak markers: they add to a topic + trouble match but never make one.
 _TROUBLE_ASK = (
     r"what (?:do|should|can) i do|how (?:do|can) i|how am i supposed|what am i supposed|"
@@ -1250,7 +1307,7 @@ _FIRST_PERSON = re.compile(
 # arrived", "rien recu", "nao chegou"), unless the topic is a state that the negation clears.
 _ABSENT = re.compile(
     r"(?:^|[^\w'])(?:no|not|never|nothing|rien|nada|nunca|jamais|mai|nie|nicht|kein\w*|nao|"
-    r"geen|niet|non|yet to)(?: \w+)?\W+$"
+    r"geen|niet|non|yet to|sem|sin|senza|ohne|plus d|plus de)(?: \w+)?\W+$"
 )
 # A topic word inside a hypothetical or an idle question ("does the Roadrunner support
 # eSIM?", "thinking about cancelling", "is it worth it") halves the match.
@@ -1275,9 +1332,43 @@ _ELSEWHERE = {
         r"acme (?:brick|markets?|hardware|thunderer|whistles?|united)|looney tunes|wile e"
     ),
 }
+# Said of another thing with the brand's name, whatever the brand ("Acme Cafe is NOT us")
+_NOT_US = (
+    r"(?:is|are|was|that's|thats|it's|its) not us|not (?:affiliated|related|connected) (?:with|to)|"
+    r"no (?:relation|affiliation|connection) (?:to|with)|"
+    r"(?:a |an )?(?:different|separate|unrelated) (?:company|business|firm|shop|brand)|"
+    r"nothing to do with us"
+)
+# News and commentary: reporting verbs and genres; a post with one of these and no first
+# person in it reports on the brand rather than asking it for anything.
+_NEWS = (
+    r"(?:statement|confirm(?:s|ed)|announc\w*|investigation|according to|spokes\w*|"
+    r"(?:company|firm|brand|it) (?:said|says|blamed|confirmed|apologi[sz]ed)|press release|"
+    r"customers (?:were )?affected|affected customers|filed against|shares? (?:down|up|fell|rose|"
+    r"drop\w*|jump\w*|slid|slump\w*)|(?:opinion|analysis|column|editorial|explainer):|"
+    r"(?:latest|quarterly|annual|new|monthly) (?:figures|data|survey|rankings?|league table)|"
+    r"complaints table|reportedly)"
+)
+_CALL_OUT = re.compile(
+    r"\b(?<!\w)(?:working on|writing|researching) an? (?:story|piece|article|report|feature)(?!\w)"
+)
+_SPEAKER = re.compile(r"\b(?<!\w)(?:i|i'm|im|i've|ive|i'd|my|me|mine|we|we're|we've|our|us)(?!\w)")
+# An essential supply lost or about to be, and a vulnerable person relying on it: a safety
+# matter whatever the wording.
+_ESSENTIAL_LOSS = (
+    r"(?:power cuts?|(?:no|without|lost|losing) (?:heating|heat|power|electricity|hot water|gas)|"
+    r"cut (?:me |us |her |him |them |(?:a|my|our|the) (?:\w+ )?(?:customer|household|home|house) )?off|"
+    r"disconnect(?:ed|ing|ion)|self[\s-]disconnect\w*|(?:heating|power|electricity|gas) (?:is |was |has been )?(?:off|cut))"
+)
+_VULNERABLE = (
+    r"(?:bab(?:y|ies)|newborn|infant|pregnant|wheelchair|oxygen|dialysis|medical equipment|"
+    r"priority services?|vulnerable|disabled|disability|elderly|registered blind|insulin|"
+    r"ventilator|stair ?lift|hospice|terminally ill|chemo\w*)"
+)
+_LOSS = re.compile(_ESSENTIAL_LOSS)
 _NEVER = re.compile(r"(?!x)x")
 # Topics that are things a customer can lack ("no refund", "never arrived")
-_OBJECTS = frozenset(("billing", "delivery", "product", "account"))
+_OBJECTS = frozenset(("billing", "delivery", "product", "account", "outage"))
 _TOPIC_LABEL = {
     "billing": "money problem",
     "delivery": "delivery problem",
@@ -1600,17 +1691,31 @@ class Scorer:
         self._topic = re.compile(r"\b(?<![\w$])(?:" + _trie_alternation(words) + r")(?!\w)")
         self._topic_sign = re.compile(r"(?<![\w$])(?:" + "|".join(signs) + r")(?!\w)")
         self._topic_kind = [(cat, re.compile(_pattern(topics[cat]))) for cat in order]
-        kinds = [(kind, _pattern(rx)) for kind, rx in (*_TROUBLE.items(), ("ask", _TROUBLE_ASK))]
+        kinds = [
+            (kind, _pattern(rx))
+            for kind, rx in (*_TROUBLE.items(), ("often", _TROUBLE_OFTEN), ("ask", _TROUBLE_ASK))
+        ]
         self._trouble = re.compile(
             r"(?<!\w)(?:" + _grouped("|".join(rx for _kind, rx in kinds)) + r")(?!\w)"
         )
         self._trouble_kind = [(kind, re.compile(rx)) for kind, rx in kinds]
         self._topic_cues = {cat: _Cue("topic", 0, False, _NEVER, category=cat) for cat in order}
+        self._after_brand = re.compile(r"(?<!\w)(?:" + brand_alt + r")(?:'s)?[\s-]+$")
+        self._vulnerable_cue = _Cue("safety", 70, False, _NEVER)
+        # matched text -> its cue readings (see _reading); only ever grows by whole entries, so
+        # sharing the scorer between threads stays safe
+        self._readings: dict[str, tuple[_Cue, ...]] = {}
+        # both word lists in one pass, grouped by first character (see _trie_alternation)
+        self._care = re.compile(
+            r"\b(?:" + _grouped(_pattern(_ESSENTIAL_LOSS + "|" + _VULNERABLE)) + r")(?!\w)"
+        )
+        self._news = re.compile(r"\b(?:" + _grouped(_pattern(_NEWS)) + r")(?!\w)")
         elsewhere = [
             _ELSEWHERE[t] for t in {fold(t).strip() for t in brand.terms} if t in _ELSEWHERE
         ]
         # "$ACME down 4%": the brand's share price, not its service
         elsewhere += [r"\$" + t for t in brand_terms]
+        elsewhere.append(_pattern(_NOT_US))
         self._elsewhere = re.compile(r"(?<!\w)(?:" + "|".join(elsewhere) + r")(?!\w)")
 
     @staticmethod
@@ -1662,9 +1767,20 @@ class Scorer:
             if second is not None:
                 value += 0.25 * second.cue.weight
             primary.append((min(value, 90.0), family, ranked[0]))
-        topic = self._topic_trouble(folded)
+        topic = self._topic_trouble(folded, cue_text if len(cue_text) == len(folded) else None)
         if topic is not None:
             primary.append(topic)
+        loss = vulnerable = None
+        # (only with some complaint signal: a cue, a topic match or a negative tone)
+        care = self._care.finditer(folded) if primary or compound < 0 else ()
+        for match in care:  # one pass for both (rare) word lists
+            if _LOSS.fullmatch(match.group()):
+                loss = loss or match
+            else:
+                vulnerable = match
+            if loss and vulnerable:
+                primary.append((70.0, "safety", _Hit(self._vulnerable_cue, *loss.span())))
+                break
         primary.sort(key=lambda p: (-p[0], _order(p[1])))
 
         core = 0.0
@@ -1710,7 +1826,7 @@ class Scorer:
         # 3. thankful or resolved tone damps everything (unless sarcastic)
         damped = False
         if not sarcasm and (primary or tone):
-            thankful = self._thanks.search(folded) or self._resolved.search(folded)
+            thankful = self._thankful(folded)
             praising = compound >= 0.3 and self._praise.search(folded)
             polite_thanks = (
                 not thankful
@@ -1728,6 +1844,13 @@ class Scorer:
         # without a complaint cue only the tone and a little of the support count
         base = core + support + tone if primary else tone + 0.3 * support
         base = min(base, 95.0)
+        # a report about the brand (news, a statement, an investigation, an opinion piece) with
+        # nobody in it speaking for themselves: nobody there is waiting for the brand
+        if base and (
+            (self._news.search(folded) and not _SPEAKER.search(folded)) or _CALL_OUT.search(folded)
+        ):
+            base *= 0.5
+            reasons.append((98.0, "news or commentary"))
         # (only a post that names the brand can be about another thing of that name)
         elsewhere = (
             self._elsewhere.search(folded)
@@ -1820,19 +1943,11 @@ class Scorer:
             if any(s <= start and end <= e for s, e in names):
                 continue  # the cue is part of the brand's or a product's name
             text = match.group()
-            by_first = self._by_first
-            candidates = (
-                by_first.get(text[:2], []) + by_first.get(text[0], []) + by_first.get("*", [])
-            )
-            cue_list = [c for c in candidates if c.regex.fullmatch(text)]
+            cue_list = self._readings.get(text)
+            if cue_list is None:
+                cue_list = self._reading(text)
             if not cue_list:
-                cue_list = [c for c in self._cues if c.regex.fullmatch(text)]
-                if not cue_list:
-                    continue
-            # the heaviest reading of the matched words, once per family
-            seen: set[str] = set()
-            cue_list.sort(key=lambda c: -c.weight)
-            cue_list = [c for c in cue_list if not (c.family in seen or seen.add(c.family))]
+                continue
             negated = _negated(folded, start)
             for cue in cue_list:
                 if cue.negatable and negated:
@@ -1841,6 +1956,34 @@ class Scorer:
                     continue  # part of a longer cue of the same family
                 hits.append(_Hit(cue, start, end))
         return hits
+
+    def _thankful(self, folded: str) -> re.Match[str] | None:
+        """The first thankful or resolved words that really say so: not a request for future
+        help ("I would be very grateful for advice"), and not "no longer" / "anymore" said of
+        something that stopped working ("it doesn't charge anymore", "can no longer log in")."""
+        for match in self._thanks.finditer(folded):
+            if not _FUTURE_THANKS.search(folded, max(0, match.start() - 30), match.start()):
+                return match
+        for match in self._resolved.finditer(folded):
+            if match.group() in _LOST_WORDS and _lost_function(folded, match):
+                continue
+            return match
+        return None
+
+    def _reading(self, text: str) -> tuple[_Cue, ...]:
+        """The cues a matched text reads as: the heaviest of each family. The answer depends on
+        the text alone, so it is remembered (a bounded memo: matched phrases repeat a lot)."""
+        by_first = self._by_first
+        candidates = by_first.get(text[:2], []) + by_first.get(text[0], []) + by_first.get("*", [])
+        cue_list = [c for c in candidates if c.regex.fullmatch(text)]
+        if not cue_list:
+            cue_list = [c for c in self._cues if c.regex.fullmatch(text)]
+        seen: set[str] = set()
+        cue_list.sort(key=lambda c: -c.weight)
+        reading = tuple(c for c in cue_list if not (c.family in seen or seen.add(c.family)))
+        if len(self._readings) < 20_000:
+            self._readings[text] = reading
+        return reading
 
     def _intensity(self, text: str) -> tuple[float, str]:
         score = 0.0
@@ -1897,7 +2040,9 @@ class Scorer:
             return "product" if self._product and self._product.search(folded) else "other"
         return _CATEGORY_OF.get(family, "other")
 
-    def _topic_trouble(self, folded: str) -> tuple[float, str, _Hit] | None:
+    def _topic_trouble(
+        self, folded: str, source: str | None = None
+    ) -> tuple[float, str, _Hit] | None:
         """The best topic + trouble match: a topic word with a trouble marker in its sentence or
         a neighbouring one (within 120 characters). Value 50, +8 for each further kind of
         trouble (at most +16), +5 for a request for help, +5 for a post in the first person;
@@ -1926,6 +2071,12 @@ class Scorer:
         genre = _GENRE.search(folded, 0, newline if 0 < newline < 150 else 150) is not None
         best: tuple[float, str, _Hit] | None = None
         for n, (t_start, t_end, category) in enumerate(topics):
+            if (
+                source is not None
+                and source[t_start].isupper()
+                and self._after_brand.search(folded, max(0, t_start - 20), t_start)
+            ):
+                continue  # "Acme Pay", "Acme Delivery": the name of a line of business
             if n + 1 < len(topics) and 0 <= topics[n + 1][0] - t_end <= 1:
                 continue  # a modifier ("tracking page"): the head noun that follows decides
             i = bisect.bisect_right(bounds, t_start)
@@ -1942,7 +2093,11 @@ class Scorer:
                     continue  # "no problems", "not broken"
                 kinds.setdefault(kind, (m_start, m_end))
             # "no parcel" is trouble; "not cancelling", "no fire" are not
-            if category in _OBJECTS and _ABSENT.search(folded, max(lo, t_start - 25), t_start):
+            if (
+                category in _OBJECTS
+                and (category != "outage" or _SUPPLY.fullmatch(folded, t_start, t_end))
+                and _ABSENT.search(folded, max(lo, t_start - 25), t_start)
+            ):
                 kinds.setdefault("failed", (t_start, t_end))
             if category == "churn":
                 # two leaving words together are a decision ("cancelling and moving elsewhere")
@@ -1956,10 +2111,10 @@ class Scorer:
                 )
                 if other:
                     kinds.setdefault("decided", other)
-            strong = [k for k in kinds if k != "ask"]
+            strong = [k for k in kinds if k not in _WEAK_KINDS]
             if not strong:
                 continue
-            value = 50.0 + 8.0 * min(len(strong) - 1, 2) + first_person
+            value = 50.0 + 8.0 * min(len(strong) - 1 + ("often" in kinds), 2) + first_person
             if "ask" in kinds:
                 value += 5
             if _HYPOTHETICAL.search(folded, sentence, t_start):
@@ -2016,6 +2171,20 @@ def _contrast_then_cue(folded: str, polite, primary: list) -> bool:
     if not any(hit.end > anchor for _v, family, hit in primary if family != "complaint"):
         return False
     return _CONTRAST.search(folded, anchor) is not None
+
+
+def _lost_function(folded: str, match: re.Match[str]) -> bool:
+    """Does "no longer" / "anymore" say that something stopped working or can no longer be
+    done ("the case no longer sits flat", "the keys don't click anymore"), rather than that a
+    problem stopped ("no longer crashes", "not broken anymore")?"""
+    if match.group() == "no longer":
+        return _AFTER_NO_LONGER.match(folded, match.end()) is None
+    window = folded[max(0, match.start() - 50) : match.start()]
+    breaks = list(_CLAUSE_BREAK.finditer(window))
+    if breaks:
+        window = window[breaks[-1].end() :]
+    negated = _NEGATED_WORD.search(window)
+    return negated is not None and _PROBLEM.search(negated.group(1)) is None
 
 
 def _negated(folded: str, start: int) -> bool:

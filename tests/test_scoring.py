@@ -599,3 +599,85 @@ def test_topic_trouble_is_damped_by_a_review_headline(scorer):
     )
     plain = scorer.score(mention("my Anvil Pro battery still drains fast on 5G"))
     assert review.urgency < plain.urgency
+
+
+# --- general patterns from the second blind set (own sentences) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # "no longer" / "anymore" about something that stopped working is a loss, not a fix
+        ("My Roadrunner trackpad does not click anymore and it is only six weeks old", "product"),
+        ("Since the update I can no longer log in to the Acme app on my tablet", "account"),
+        # a polite request for future help is not thanks for a fix
+        (
+            "My Anvil Pro freezes on the logo every morning. I would be very grateful for some "
+            "advice before I lose my work.",
+            "product",
+        ),
+        # an essential supply lost with a vulnerable person relying on it
+        (
+            "Acme cut off our gas this morning and we have a newborn in the house. It is freezing.",
+            "safety",
+        ),
+        # moving to another provider is a decision to leave
+        ("Moving our office line over to another provider next week, Acme had its chance", "churn"),
+        # a charge disputed with "even though"
+        ("Acme billed me for March even though I closed the plan in February", "billing"),
+        # no internet, in several languages
+        ("Sin internet de Acme desde ayer por la tarde, alguien sabe algo?", "outage"),
+        ("Acme's checkout looks down, every page just spins", "outage"),
+        # someone getting into the account
+        ("someone got into my acme acc last night and changed the email", "account"),
+        # switching itself off, in Portuguese
+        ("Meu Roadrunner ainda desliga sozinho depois de dez minutos", "product"),
+    ],
+)
+def test_blind2_general_patterns_are_urgent(scorer, text, category):
+    result = scorer.score(mention(text))
+    assert result.urgent, result
+    assert result.category == category, result
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # news and commentary about the brand, nobody speaking for themselves
+        "Regulator confirms investigation into Acme billing after a spike in complaints",
+        "Acme shares down 3% after the outage announcement",
+        "Acme said service was fully restored by midnight after the outage.",
+        "Opinion: Acme's delivery problem is a management problem",
+        "Working on a story about Acme refunds going missing. My DMs are open.",
+        # resolved: money given back, fix applied, replaced within a day
+        "acme gave me my money back for the faulty charger, fair play",
+        "The crashes were a bad release, rolled back within the hour, credit applied. Nice.",
+        "Acme replaced the cracked unit within two days. Good people.",
+        # another thing with the brand's name
+        "Acme Bakery on the high street is NOT us, sorry! Please stop sending us their complaints",
+        # a sub-brand name is not a topic ("Acme Delivery", "Acme Pay")
+        "Acme Delivery driver helped my neighbour carry the box upstairs. 8 months pregnant too.",
+        # idioms and old advice
+        "Their chatbot told me to turn it off and on again. Classic.",
+        "my screen reader says Acme like 'acne' and now I can't unhear it",
+        # the press as a verb or an office; a reply to a complaint
+        "Acme's press office says the recall covers March units only.",
+        "Acme replied to my complaint with a voucher and an apology. Happy with that.",
+        # a duration stated as a property, and impatience that is not a fault
+        "Heads up: the Acme broadband contract is 24 months, read it before you sign",
+        "me refreshing the acme tracking page every 5 minutes like it helps",
+        # "top up" is not praise, but it is not trouble either
+        "Just used the Acme app to top up my meter, took seconds",
+        # the vulnerable-customer rule needs a lost supply
+        "Acme sent a lovely card when our baby was born",
+    ],
+)
+def test_blind2_general_patterns_negatives(scorer, text):
+    result = scorer.score(mention(text))
+    assert not result.urgent, result
+
+
+def test_no_longer_about_a_problem_still_reads_as_resolved(scorer):
+    # the stopped-working reading must not undo a real fix
+    assert not scorer.score(mention("My Acme app no longer crashes since the update")).urgent
+    assert not scorer.score(mention("Acme Roadrunner is not broken anymore, thanks")).urgent
