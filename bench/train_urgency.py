@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.score_eval import BRAND, TRIAGE, load_eval, metrics  # noqa: E402
 from bench.learned import DEFAULT_MODEL_PATH, train  # noqa: E402
+from bench.score_eval import BRAND, TRIAGE, load_eval, metrics  # noqa: E402
 from bot.scoring import Scorer  # noqa: E402
 
 SETS = ("eval_mentions.jsonl", "eval_blind.jsonl", "eval_blind2.jsonl")
