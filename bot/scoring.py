@@ -86,6 +86,7 @@ MINUS = "\u2212"
 # Each row: (weight, negatable, patterns). A negatable cue does not count when a negation word
 # comes shortly before it in the same clause ("no problems", "not broken", "never crashes").
 
+_DOT_COM = r"\w+\.com"  # cues that start "<name>.com" (see Scorer.__init__)
 _NUM = r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|several|many|multiple)"
 _SEP = r"[^.!?\n]{0,40}?"  # a short stretch within one sentence
 
@@ -1065,12 +1066,43 @@ _PRAISE = (
     r"smooth|superb|happy|me encanta|j'adore|amei|adoro|zufrieden|super|top(?! ?up)|perfect|perfeito|"
     r"parfait|genial"
 )
+# (every thanks phrase above has one of these in it: without them there is nothing to search)
+_THANKS_WORDS = (
+    "thank",
+    "thx",
+    "ty",
+    "cheers",
+    "kudos",
+    "props",
+    "shout",
+    "grateful",
+    "gracias",
+    "merci",
+    "danke",
+    "obrigad",
+    "grazie",
+)
 # Sarcasm undoes the damping and adds a little.
 _SARCASM = (
     r"thanks for nothing|cheers for nothing|thanks a bunch|thanks a lot|"
     r"great,? [^.!?\n]{0,40}?again|just great|great,? just great|love how|love that for me|"
     r"yeah right|/s|10/10 would not|what a surprise|surprise surprise|do they even test|"
     r"good job guys|great job guys|well done (?:acme|guys|team)|so helpful(?:,| not)"
+)
+# (every sarcasm phrase above has one of these in it: a cheap test before the search)
+_SARCASM_WORDS = (
+    "thanks",
+    "cheers",
+    "great",
+    "love",
+    "yeah",
+    "/s",
+    "10/10",
+    "surprise",
+    "test",
+    "job",
+    "well",
+    "helpful",
 )
 _REQUEST = (
     r"\?|please|pls|plz|could you|can you|would you|kindly|help|still|need|want|i'?d like|would like|por favor|svp|"
@@ -1126,7 +1158,9 @@ _ANGRY_EMOJI = re.compile(
     "[\U0001f621\U0001f92c\U0001f624\U0001f44e\U0001f620\U0001f480\U0001f644]"
 )
 _BANGS = re.compile(r"!{2,}|\?{2,}|[!?]{3,}")
-_CAPS_WORD = re.compile(r"\b[A-Z]{3,}\b")
+# (\b[A-Z]{3,}\b with the first letter ahead of the lookbehind, so the engine scans for a
+# capital letter before it tries a match)
+_CAPS_WORD = re.compile(r"[A-Z](?<!\w.)[A-Z]{2,}\b")
 _LETTER_WORD = re.compile(r"\b[A-Za-z]{3,}\b")
 _TOKEN = re.compile(r"[\w']+")
 _CLAUSE_BREAK = re.compile(r"[.!?;,:\n()]| but | pero | mais | aber | mas ")
@@ -1532,7 +1566,35 @@ def _trie_alternation(patterns: Iterable[str]) -> str:
         else:
             misc.append(pat)
     parts = [f"{re.escape(k)}(?:{_second_level(v)})" for k, v in groups.items()]
-    return "|".join(parts + misc)
+    return "|".join(parts + [fast for pat in misc for fast in _literal_first(pat)])
+
+
+def _literal_first(pattern: str) -> list[str]:
+    r"""The same matches in the same order, written to start with a literal character or class
+    where that is easy, so the engine drops the branch at once where that character is not:
+    lookbehinds move behind the first character (``(?<!card\s)cancel`` reads
+    ``c(?<!(?:card\s)c)ancel``; a leading group is spread first) and ``\d+`` reads ``\d\d*``."""
+    behinds: list[str] = []
+    rest = pattern
+    while rest.startswith(("(?<!", "(?<=")):
+        end = _group_end(rest, 0)
+        behinds.append(rest[: end + 1])
+        rest = rest[end + 1 :]
+    if behinds:
+        out: list[str] = []
+        for variant in _expand(rest):
+            if _literal_head(variant):
+                char, tail = variant[0], variant[1:]
+            elif variant.startswith(r"\d+") and variant[3:4] not in ("?", "+"):
+                char, tail = r"\d", r"\d*" + variant[3:]
+            else:
+                return [pattern]
+            moved = "".join(f"{b[:4]}(?:{b[4:-1]}){char})" for b in behinds)
+            out.append(char + moved + tail)
+        return out
+    if pattern.startswith(r"\d+") and pattern[3:4] not in ("?", "+"):
+        return [r"\d\d*" + pattern[3:]]
+    return [pattern]
 
 
 def _grouped(alternation: str) -> str:
@@ -1632,9 +1694,18 @@ class Scorer:
         # every cue starting with a word character (custom ones may not), a word boundary comes
         # first: it implies nothing new but lets the engine skip mid-word positions faster
         wordy = all(v[0].isalnum() or v.startswith(("\\d", "\\w", "(?<!")) for v in expanded)
-        self._master = re.compile(
-            (r"\b" if wordy else "") + r"(?<![\w@])(?:" + _trie_alternation(expanded) + r")(?![\w])"
+        head = (r"\b" if wordy else "") + r"(?<![\w@])(?:"
+        # The few cues for "<name>.com" are tried at every word; they need ".com" in the text,
+        # so the master used for most texts goes without them (same matches there) and the
+        # full one is compiled when a text first has ".com" in it (see _hits).
+        plain = [v for v in expanded if not v.startswith(_DOT_COM)]
+        self._master = re.compile(head + _trie_alternation(plain) + r")(?![\w])")
+        self._master_com_source = (
+            head + _trie_alternation(expanded) + r")(?![\w])"
+            if len(plain) < len(expanded)
+            else None
         )
+        self._master_com: re.Pattern[str] | None = None
 
         muted = [_literal(m) for m in triage.muted if m.strip()]
         self._muted = _word_regex(muted)
@@ -1663,8 +1734,9 @@ class Scorer:
         self._device = re.compile(r"(?<!\w)(?:" + _DEVICE_NOUNS + r")(?!\w)")
         self._service = re.compile(r"(?<!\w)(?:" + _pattern(_SERVICE_NOUNS) + r")(?!\w)")
         handles = [re.escape(h) for h in sorted(self._own, key=len, reverse=True)]
+        # (the '@' first, ahead of the lookbehind, so the engine searches for it directly)
         self._handle = (
-            re.compile(r"(?<![\w@])@(" + "|".join(handles) + r")(?![\w])") if handles else None
+            re.compile(r"@(?<![\w@]@)(" + "|".join(handles) + r")(?![\w])") if handles else None
         )
         self._thanks = re.compile(r"(?<!\w)(?:" + _grouped(_pattern(_THANKS_FOR)) + r")(?!\w)")
         self._resolved = re.compile(r"(?<!\w)(?:" + _grouped(_pattern(_RESOLVED)) + r")(?!\w)")
@@ -1729,7 +1801,7 @@ class Scorer:
     # --- public ---------------------------------------------------------------------------------
 
     def score(self, mention: Mention, *, repeat: bool = False) -> Score:
-        author = handle_key(mention.author)
+        author = handle_key(mention.author) if mention.author else ""
         if author and author in self._own:
             return Score(0, False, "other", 0.0, [f"posted by the brand (@{author})"])
 
@@ -1742,10 +1814,12 @@ class Scorer:
         reasons: list[tuple[float, str]] = []
 
         # 1. cues
+        # (may a brand or product name be in the text? asked once, it is cheap but not free)
+        named = any(head in folded for head in self._name_heads)
         cue_view = folded
-        if self._modifier is not None and any(head in folded for head in self._name_heads):
+        if self._modifier is not None and named:
             cue_view = self._modifier.sub(_blank_name, folded)
-        hits = self._hits(cue_view)
+        hits = self._hits(cue_view, named)
         families: dict[str, list[_Hit]] = {}
         for hit in hits:
             families.setdefault(hit.cue.family, []).append(hit)
@@ -1816,7 +1890,11 @@ class Scorer:
             if intensity:
                 support += intensity
                 reasons.append((intensity, why))
-            sarcasm = self._sarcasm.search(folded)
+            sarcasm = (
+                self._sarcasm.search(folded)
+                if any(word in folded for word in _SARCASM_WORDS)
+                else None
+            )
             if sarcasm:
                 support += 15
                 quoted = _quote_span(quote_src, sarcasm.start(), sarcasm.end())
@@ -1847,16 +1925,16 @@ class Scorer:
         # a report about the brand (news, a statement, an investigation, an opinion piece) with
         # nobody in it speaking for themselves: nobody there is waiting for the brand
         if base and (
-            (self._news.search(folded) and not _SPEAKER.search(folded)) or _CALL_OUT.search(folded)
+            (not _SPEAKER.search(folded) and self._news.search(folded))
+            or (
+                ("working on" in folded or "writing" in folded or "researching" in folded)
+                and _CALL_OUT.search(folded)
+            )
         ):
             base *= 0.5
             reasons.append((98.0, "news or commentary"))
         # (only a post that names the brand can be about another thing of that name)
-        elsewhere = (
-            self._elsewhere.search(folded)
-            if base and any(head in folded for head in self._name_heads)
-            else None
-        )
+        elsewhere = self._elsewhere.search(folded) if base and named else None
         if elsewhere and not (self._handle and self._handle.search(folded)):
             # another thing that shares the brand's name (a protocol, a share price, a shop)
             base *= 0.2
@@ -1918,19 +1996,23 @@ class Scorer:
             return 0.0
         return float(self._analyzer.polarity_scores(excerpt)["compound"])
 
-    def _hits(self, folded: str) -> list[_Hit]:
+    def _hits(self, folded: str, named: bool = True) -> list[_Hit]:
         muted: list[tuple[int, int]] = []
         if self._muted is not None:
             muted = [m.span() for m in self._muted.finditer(folded)]
         names: list[tuple[int, int]] = []
         # a name can only be there if the first word of one is (a cheap test first)
-        if self._names is not None and any(head in folded for head in self._name_heads):
+        if self._names is not None and named and any(head in folded for head in self._name_heads):
             names = [m.span() for m in self._names.finditer(folded)]
         hits: list[_Hit] = []
         # Matches may overlap ("still no tracking" is a repeat cue and a delivery cue), so the
         # search resumes one character after each match start; a match inside an earlier one
         # of the same family is dropped below.
         search = self._master.search
+        if self._master_com_source is not None and ".com" in folded:
+            if self._master_com is None:
+                self._master_com = re.compile(self._master_com_source)
+            search = self._master_com.search
         pos = 0
         while True:
             match = search(folded, pos)
@@ -1961,7 +2043,8 @@ class Scorer:
         """The first thankful or resolved words that really say so: not a request for future
         help ("I would be very grateful for advice"), and not "no longer" / "anymore" said of
         something that stopped working ("it doesn't charge anymore", "can no longer log in")."""
-        for match in self._thanks.finditer(folded):
+        thanks = self._thanks.finditer(folded) if any(w in folded for w in _THANKS_WORDS) else ()
+        for match in thanks:
             if not _FUTURE_THANKS.search(folded, max(0, match.start() - 30), match.start()):
                 return match
         for match in self._resolved.finditer(folded):
@@ -1996,10 +2079,11 @@ class Scorer:
                 score, why = 12.0, "shouting (capitals)"
             elif len(caps) >= 2 and any(len(w) >= 4 for w in caps):
                 score, why = 6.0, "shouting (capitals)"
-        if _ANGRY_EMOJI.search(text):
+        if not text.isascii() and _ANGRY_EMOJI.search(text):
             score += 8
             why = why or "angry emoji"
-        if _BANGS.search(text):
+        # (a run of '!' and '?' has two of them side by side: test for those first, cheaply)
+        if ("!!" in text or "??" in text or "!?" in text or "?!" in text) and _BANGS.search(text):
             score += 5
             why = why or "'!!!'"
         return min(score, 18.0), why
