@@ -67,6 +67,39 @@ def backfill_cursor(since, before, newest) -> str:
     return json.dumps({"since": since, "before": before, "newest": newest}, sort_keys=True)
 
 
+def poll_with_backfill(
+    *,
+    since,
+    before,
+    newest,
+    budget: int,
+    overlap,
+    window: Callable,
+    keep: Callable,
+    stamp: Callable,
+    gap: Callable,
+) -> str:
+    """One query's poll when a cursor may hold a gap: finish the gap an earlier poll left
+    first, then go on from the newest post seen, never reading more than `budget` posts.
+
+    `window(after, before, budget)` reads posts after `after` (up to `before`, or up to now
+    when None) and returns (posts, oldest_left or None); `keep(posts, newest)` stores them and
+    returns the new newest; `stamp(newest)` and `gap(since, before, newest)` build cursors.
+    Returns the query's new cursor."""
+    if before is not None:
+        found, left = window(since - overlap, before, budget)
+        newest = keep(found, newest)
+        if left is not None:
+            return gap(since, left, newest)
+        since = newest  # the gap is closed: go on from the newest seen
+        budget -= len(found)
+        if budget <= 0:
+            return stamp(newest)
+    found, left = window(since - overlap, None, budget)
+    newest = keep(found, newest)
+    return stamp(newest) if left is None else gap(since, left, newest)
+
+
 def parse_backfill_cursor(cursor: str | None) -> tuple:
     """(since, before, newest) of a `backfill_cursor`, or (cursor, None, None) for a plain one
     (what older versions wrote, and what is written when no gap is left)."""

@@ -40,6 +40,7 @@ from bot.sources.base import (
     json_body,
     new_client,
     parse_backfill_cursor,
+    poll_with_backfill,
     request,
 )
 from bot.sources.state import SourceState
@@ -101,23 +102,19 @@ class Bluesky:
         for query in self.queries:
             since, before, newest = _cursor(cursors.get(query))
             since = since or now - timedelta(minutes=self.config.lookback_minutes)
-            newest = max(since, newest or since)
-            overlap = timedelta(seconds=OVERLAP_SECONDS)
-            budget = self.max_posts
-            if before is not None:  # a gap an earlier poll left: finish it first
-                found, left = self._window(query, since - overlap, before, budget, result)
-                newest = _keep(found, newest, now, posts, result)
-                if left is not None:
-                    result.cursors[query] = _gap(since, left, newest)
-                    continue
-                since = newest  # the gap is closed: go on from the newest seen
-                budget -= len(found)
-                if budget <= 0:
-                    result.cursors[query] = _stamp(newest)
-                    continue
-            found, left = self._window(query, since - overlap, None, budget, result)
-            newest = _keep(found, newest, now, posts, result)
-            result.cursors[query] = _stamp(newest) if left is None else _gap(since, left, newest)
+            result.cursors[query] = poll_with_backfill(
+                since=since,
+                before=before,
+                newest=max(since, newest or since),
+                budget=self.max_posts,
+                overlap=timedelta(seconds=OVERLAP_SECONDS),
+                window=lambda after, upto, budget, q=query: self._window(
+                    q, after, upto, budget, result
+                ),
+                keep=lambda found, newest: _keep(found, newest, now, posts, result),
+                stamp=_stamp,
+                gap=_gap,
+            )
         followers = self._follower_counts(
             {p["author"]["did"] for p in posts.values() if isinstance(p.get("author"), dict)},
             now,

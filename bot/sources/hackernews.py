@@ -29,6 +29,7 @@ from bot.sources.base import (
     json_body,
     new_client,
     parse_backfill_cursor,
+    poll_with_backfill,
     request,
 )
 from bot.text import html_to_text, plain
@@ -66,23 +67,18 @@ class HackerNews:
             since, before, newest = _cursor(cursors.get(query))
             if since is None:
                 since = int((now - timedelta(minutes=self.config.lookback_minutes)).timestamp())
-            newest = max(since, newest or since)
-            budget = self.max_hits
-            if before is not None:  # a gap an earlier poll left: finish it first
-                hits, left = self._window(query, since - OVERLAP_SECONDS, before, budget, result)
-                newest = self._keep(hits, newest, seen, result)
-                if left is not None:
-                    result.cursors[query] = backfill_cursor(since, left, newest)
-                    continue
-                since = newest  # the gap is closed: go on from the newest seen
-                budget -= len(hits)
-                if budget <= 0:
-                    result.cursors[query] = str(newest)
-                    continue
-            hits, left = self._window(query, since - OVERLAP_SECONDS, None, budget, result)
-            newest = self._keep(hits, newest, seen, result)
-            result.cursors[query] = (
-                str(newest) if left is None else backfill_cursor(since, left, newest)
+            result.cursors[query] = poll_with_backfill(
+                since=since,
+                before=before,
+                newest=max(since, newest or since),
+                budget=self.max_hits,
+                overlap=OVERLAP_SECONDS,
+                window=lambda after, upto, budget, q=query: self._window(
+                    q, after, upto, budget, result
+                ),
+                keep=lambda hits, newest: self._keep(hits, newest, seen, result),
+                stamp=str,
+                gap=backfill_cursor,
             )
         return result
 
