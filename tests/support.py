@@ -168,6 +168,16 @@ def wait_until(check, timeout: float = 10.0):
         time.sleep(0.05)
 
 
+RUN = [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", "0"]
+
+
+def start_run(env: dict, cwd) -> subprocess.Popen:
+    """`mentionops run` on a free port, its log on a pipe (stderr)."""
+    return subprocess.Popen(
+        RUN, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+
+
 class Bot:
     """A running `mentionops run` process; its log lines are collected as they come."""
 
@@ -175,14 +185,7 @@ class Bot:
         self.lines: list[str] = []
         self.url: str | None = None
         self._ready = threading.Event()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", "0"],
-            env=env,
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        self.proc = start_run(env, cwd)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         if not self._ready.wait(20):

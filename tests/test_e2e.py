@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,11 +20,13 @@ from tests.fakes.slack import FakeSlack
 from tests.support import (
     ALERT_CHANNEL,
     BOT_TOKEN,
+    RUN,
     SIGNING_SECRET,
     Bot,
     block_action,
     form_body,
     signed_headers,
+    start_run,
     wait_until,
     write_config,
 )
@@ -176,7 +177,7 @@ def test_forged_and_stale_requests_are_refused(world):
 def test_bad_token_stops_with_a_clear_message(world):
     env = {**world["env"], "SLACK_BOT_TOKEN": "xoxb-wrong"}
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "run", "--port", "0"],
+        RUN,
         env=env,
         cwd=world["tmp"],
         capture_output=True,
@@ -212,14 +213,7 @@ def test_a_signal_during_start_up_stops_cleanly(world, sig):
     no traceback, no death by signal, exit 0 at once."""
     slack = world["slack"]
     slack.delay("auth.test", 30)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", "0"],
-        env=world["env"],
-        cwd=world["tmp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_run(world["env"], world["tmp"])
     try:
         wait_until(lambda: any(r.path.endswith("auth.test") for r in slack.requests), 20)
         time.sleep(0.2)

@@ -683,31 +683,12 @@ def test_no_longer_about_a_problem_still_reads_as_resolved(scorer):
     assert not scorer.score(mention("Acme Roadrunner is not broken anymore, thanks")).urgent
 
 
-def _top_level_alternatives(pattern: str) -> list[str]:
-    parts, depth, start, i = [], 0, 0, 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(pattern[start:i])
-            start = i + 1
-        i += 1
-    parts.append(pattern[start:])
-    return parts
-
-
 def test_prefilter_word_lists_cover_every_phrase():
     """The scorer skips the sarcasm and thanks searches unless one of these words is in the
     text: a phrase added without one of them would silently never match."""
     from bot import scoring
 
-    for phrase in _top_level_alternatives(scoring._SARCASM):
+    for phrase in scoring._split_top(scoring._SARCASM):
         assert any(word in phrase for word in scoring._SARCASM_WORDS), phrase
     opener = scoring._THANKS_FOR.split("(?:", 1)[1].split(")", 1)[0]
     for word in opener.split("|"):

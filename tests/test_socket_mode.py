@@ -11,7 +11,6 @@ import signal
 import socket as pysocket
 import sqlite3
 import subprocess
-import sys
 import time
 from contextlib import closing
 from urllib.parse import parse_qsl
@@ -34,9 +33,11 @@ from tests.fakes.socket_mode import (
 from tests.support import (
     ALERT_CHANNEL,
     BOT_TOKEN,
+    RUN,
     Bot,
     block_action,
     slash_command,
+    start_run,
     wait_until,
     write_config,
 )
@@ -163,7 +164,7 @@ def test_claim_and_slash_command_over_socket_mode(world):
 def test_refused_app_token_stops_with_one_clear_line(world, app_token, error):
     slack, socket = world["slack"], world["socket"]
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", "0"],
+        RUN,
         env={**world["env"], "SLACK_APP_TOKEN": app_token},
         cwd=world["tmp"],
         capture_output=True,
@@ -276,14 +277,7 @@ def test_sigterm_while_connecting_stops_cleanly_and_frees_the_lease(world):
     traceback, and the lease is released for the next start."""
     slack = world["slack"]
     slack.delay("apps.connections.open", 30)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run", "--host", "127.0.0.1", "--port", "0"],
-        env=world["env"],
-        cwd=world["tmp"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = start_run(world["env"], world["tmp"])
     try:
         wait_until(
             lambda: any(r.path.endswith("apps.connections.open") for r in slack.requests), 20
