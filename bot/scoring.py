@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from bot.config import Brand, Triage
+from bot.learned import UrgencyModel, load_default
 from bot.models import Mention, Score
 from bot.text import handle_key
 
@@ -1402,6 +1403,7 @@ _VULNERABLE = (
 _LOSS = re.compile(_ESSENTIAL_LOSS)
 _NEVER = re.compile(r"(?!x)x")
 # Topics that are things a customer can lack ("no refund", "never arrived")
+_SOURCES = frozenset(("x", "bluesky", "mastodon", "reddit", "hackernews", "rss"))
 _OBJECTS = frozenset(("billing", "delivery", "product", "account", "outage"))
 _TOPIC_LABEL = {
     "billing": "money problem",
@@ -1651,10 +1653,17 @@ class _Hit:
 class Scorer:
     """Scores mentions for urgency. Build once (it compiles everything), then share."""
 
-    def __init__(self, brand: Brand, triage: Triage):
+    def __init__(
+        self, brand: Brand, triage: Triage, *, model: UrgencyModel | None | str = "default"
+    ):
+        """``model``: the learned half of the score (``bot.learned``); "default" is the model
+        shipped with mentionops, None scores with the rules alone."""
         self.brand = brand
         self.triage = triage
         self.threshold = triage.urgency_threshold
+        self._model = load_default() if model == "default" else model
+        if isinstance(self._model, str):
+            raise TypeError("model must be an UrgencyModel, None or 'default'")
         self._analyzer = SentimentIntensityAnalyzer()
         self._own = frozenset(h.lower().lstrip("@") for h in brand.handles)
         brand_terms = [_literal(t) for t in brand.terms if t.strip()]
@@ -1711,6 +1720,26 @@ class Scorer:
         self._muted = _word_regex(muted)
         names = brand_terms + [_literal(p) for p in triage.products if p.strip()]
         self._names = _word_regex(names)
+        # The learned half reads the brand, its products and its handles as placeholders, so
+        # what it learned about "Acme" and "Roadrunner" carries over to any brand's names.
+        self._placeholders = [
+            (rx, word)
+            for rx, word in (
+                (
+                    re.compile(
+                        r"(?<=@)(?:"
+                        + "|".join(sorted(map(re.escape, self._own), key=len, reverse=True))
+                        + r")(?!\w)"
+                    )
+                    if self._own
+                    else None,
+                    "zhandle",
+                ),
+                (_word_regex([_literal(p) for p in triage.products if p.strip()]), "zproduct"),
+                (_word_regex(brand_terms), "zbrand"),
+            )
+            if rx is not None
+        ]
         # "my Acme account", "our Roadrunner order": a name between a determiner and its noun is
         # blanked for cue matching, so "close my account" also reads "close my Acme account".
         self._modifier = (
@@ -1722,6 +1751,19 @@ class Scorer:
             )
             if names
             else None
+        )
+        # every word of the brand's names and handles (never quoted as a reason)
+        self._name_words = frozenset(
+            [
+                *(
+                    w
+                    for n in (*brand.terms, *triage.products, *self._own)
+                    for w in re.findall(r"\w+", fold(n))
+                ),
+                "zbrand",
+                "zproduct",
+                "zhandle",
+            ]
         )
         # the first word of every name, for a cheap test before the substitution
         self._name_heads = tuple(
@@ -1800,7 +1842,11 @@ class Scorer:
 
     # --- public ---------------------------------------------------------------------------------
 
-    def score(self, mention: Mention, *, repeat: bool = False) -> Score:
+    def score(
+        self, mention: Mention, *, repeat: bool = False, _capture: list | None = None
+    ) -> Score:
+        """The urgency of ``mention``. (``_capture``, for the trainer: receives the learned
+        half's inputs, the unmuted text and the rules' signals, or None when it would not run.)"""
         author = handle_key(mention.author) if mention.author else ""
         if author and author in self._own:
             return Score(0, False, "other", 0.0, [f"posted by the brand (@{author})"])
@@ -1819,7 +1865,8 @@ class Scorer:
         cue_view = folded
         if self._modifier is not None and named:
             cue_view = self._modifier.sub(_blank_name, folded)
-        hits = self._hits(cue_view, named)
+        negated_hits: list[_Hit] = []
+        hits = self._hits(cue_view, named, negated_hits)
         families: dict[str, list[_Hit]] = {}
         for hit in hits:
             families.setdefault(hit.cue.family, []).append(hit)
@@ -1880,10 +1927,13 @@ class Scorer:
 
         # The remaining support cues only matter next to a complaint cue or a negative tone.
         sarcasm = None
+        addressed = False
+        intensity = 0.0
         if primary or tone or support:
             if self._handle is not None:
                 match = self._handle.search(folded)
                 if match:
+                    addressed = True
                     support += 10
                     reasons.append((10, f"addressed to @{match.group(1)}"))
             intensity, why = self._intensity(cue_text)
@@ -1922,6 +1972,8 @@ class Scorer:
         # without a complaint cue only the tone and a little of the support count
         base = core + support + tone if primary else tone + 0.3 * support
         base = min(base, 95.0)
+        news = elsewhere = None
+        other_thing = False
         # a report about the brand (news, a statement, an investigation, an opinion piece) with
         # nobody in it speaking for themselves: nobody there is waiting for the brand
         if base and (
@@ -1932,12 +1984,14 @@ class Scorer:
             )
         ):
             base *= 0.5
+            news = True
             reasons.append((98.0, "news or commentary"))
         # (only a post that names the brand can be about another thing of that name)
         elsewhere = self._elsewhere.search(folded) if base and named else None
         if elsewhere and not (self._handle and self._handle.search(folded)):
             # another thing that shares the brand's name (a protocol, a share price, a shop)
             base *= 0.2
+            other_thing = True
             primary = []
             reasons = [(99.0, f"another {_quote_span(quote_src, *elsewhere.span())}")]
 
@@ -1955,7 +2009,73 @@ class Scorer:
         if damped:
             reasons.append((1, "thankful or resolved tone"))
 
-        # 4. boosts: only raise, only with a complaint signal, capped
+        # 4. the learned half: it reads the words and what the rules saw, and has the last word
+        # on the base (see bot.learned); with no signal at all there is nothing for it to weigh
+        # It reads the texts it was trained on, those that name the brand (or a product or a
+        # handle); any other text (say, one found by a hashtag query) has the rules alone. And
+        # the rules' knowledge of another thing that shares the brand's name is not something a
+        # few thousand examples can teach, so there the rules have the last word.
+        learn = named and not other_thing
+        if _capture is not None and not learn:
+            _capture.append(None)
+        if (self._model is not None or _capture is not None) and learn:
+            dense = {
+                "rule": base / 100.0,
+                "rule60": 1.0 if base >= 60 else 0.0,
+                "neg": max(0.0, -compound),
+                "pos": max(0.0, compound),
+                "support": support / 35.0,
+                "intensity": intensity / 18.0,
+                "handle": 1.0 if addressed else 0.0,
+                "sarcasm": 1.0 if sarcasm else 0.0,
+                "damped": 1.0 if damped else 0.0,
+                "news": 1.0 if news else 0.0,
+                "elsewhere": 1.0 if elsewhere else 0.0,
+                "question": 1.0 if "?" in folded else 0.0,
+                "speaker": 1.0 if _SPEAKER.search(folded) else 0.0,
+                # what the rules saw that argues against a complaint, even where it did not damp
+                "negated": min(1.0, 0.5 * len(negated_hits)),
+                "resolved": 1.0 if damped or (not sarcasm and self._thankful(folded)) else 0.0,
+                "hypothetical": 1.0 if _HYPOTHETICAL.search(folded) else 0.0,
+                # what kind of post it is: a long piece or a titled thread is more often a
+                # review, a guide or news than a cry for help
+                "titled": 1.0 if mention.title else 0.0,
+                "long": min(1.0, len(folded) / 1500.0),
+                "short": 1.0 if len(folded) < 120 else 0.0,
+                "src:" + (mention.source if mention.source in _SOURCES else "other"): 1.0,
+            }
+            for value, family, hit in primary:
+                key = "fam:" + (f"topic:{hit.cue.category}" if family == "topic" else family)
+                dense[key] = max(dense.get(key, 0.0), value / 100.0)
+            for family in _SUPPORT:
+                if family in families:
+                    dense["fam:" + family] = 1.0
+            unmuted = self._unmuted(folded)
+            if _capture is not None:
+                _capture.append((unmuted, dense))
+        if self._model is not None and learn:
+            z = self._model.logit(unmuted, dense)
+            learned = self._model.urgency(z, self.threshold)
+            if learned >= self.threshold > base:
+                words = self._model.strongest(unmuted, sign=1, names=self._name_words)
+                if words:
+                    reasons.append(
+                        (learned, "reads like an urgent complaint: " + _quoted_words(words))
+                    )
+            elif base >= self.threshold > learned:
+                words = self._model.strongest(unmuted, sign=-1, names=self._name_words)
+                reasons.append(
+                    (
+                        99.5,
+                        "reads as handled or not a complaint"
+                        + (": " + _quoted_words(words) if words else ""),
+                    )
+                )
+            # the admin's own cues ([triage] cues) add their weight on top, as documented
+            custom = next((value for value, family, _hit in primary if family == "custom"), 0.0)
+            base = min(learned + custom, 95.0)
+
+        # 5. boosts: only raise, only with a complaint signal, capped
         signal = bool(primary) or compound <= -0.3 or "repeat" in families
         boost = 0.0
         if signal:
@@ -1979,6 +2099,15 @@ class Scorer:
 
         urgency = int(round(min(100.0, max(0.0, base + boost))))
         category = self._category(primary, folded)
+        if _capture is not None and learn:
+            _capture.append(category)  # the rules' category, for the category model
+        if (
+            self._model is not None
+            and learn
+            and self._model.categories is not None
+            and urgency >= self.threshold
+        ):
+            category = self._model.categories.category(unmuted, category)
         reasons.sort(key=lambda r: -r[0])
         return Score(
             urgency=urgency,
@@ -1996,7 +2125,10 @@ class Scorer:
             return 0.0
         return float(self._analyzer.polarity_scores(excerpt)["compound"])
 
-    def _hits(self, folded: str, named: bool = True) -> list[_Hit]:
+    def _hits(
+        self, folded: str, named: bool = True, negated_hits: list[_Hit] | None = None
+    ) -> list[_Hit]:
+        """The cue matches in ``folded``; those a negation cancelled go to ``negated_hits``."""
         muted: list[tuple[int, int]] = []
         if self._muted is not None:
             muted = [m.span() for m in self._muted.finditer(folded)]
@@ -2033,11 +2165,22 @@ class Scorer:
             negated = _negated(folded, start)
             for cue in cue_list:
                 if cue.negatable and negated:
+                    if negated_hits is not None:
+                        negated_hits.append(_Hit(cue, start, end))
                     continue
                 if any(h.cue.family == cue.family and h.end >= end for h in hits[-4:]):
                     continue  # part of a longer cue of the same family
                 hits.append(_Hit(cue, start, end))
         return hits
+
+    def _unmuted(self, folded: str) -> str:
+        """The text the learned half reads: muted phrases blanked out, and the brand's handles,
+        products and names as the words zhandle, zproduct and zbrand."""
+        if self._muted is not None:
+            folded = self._muted.sub(lambda m: " " * len(m.group()), folded)
+        for rx, word in self._placeholders:
+            folded = rx.sub(word, folded)
+        return folded
 
     def _thankful(self, folded: str) -> re.Match[str] | None:
         """The first thankful or resolved words that really say so: not a request for future
@@ -2292,6 +2435,10 @@ def _quote_span(source: str, start: int, end: int) -> str:
 
 def _quote(source: str, hit: _Hit) -> str:
     return _quote_span(source, hit.start, hit.end)
+
+
+def _quoted_words(words: list[str]) -> str:
+    return ", ".join(f"'{w}'" for w in words)
 
 
 def _signed(value: float) -> str:

@@ -1,4 +1,9 @@
-"""The urgency scorer: cues, negation, languages, config, bounds and invariants."""
+"""The rule layer of the urgency scorer: cues, negation, languages, config, bounds, invariants.
+
+These pin what the rules read (``Scorer(..., model=None)``): their cues, reasons and categories
+feed the learned half and explain every card. The scorer as shipped, rules plus the learned
+half, is tested in test_learned.py and measured on whole labelled sets by bench/score_eval.py.
+"""
 
 from __future__ import annotations
 
@@ -18,10 +23,11 @@ TRIAGE = Triage(urgency_threshold=60, products=("Roadrunner", "Anvil Pro"))
 
 @pytest.fixture(scope="module")
 def scorer() -> Scorer:
-    return Scorer(BRAND, TRIAGE)
+    return Scorer(BRAND, TRIAGE, model=None)
 
 
-_SHARED = Scorer(BRAND, TRIAGE)  # for hypothesis tests (function-scoped fixtures are refused)
+# for hypothesis tests (function-scoped fixtures are refused)
+_SHARED = Scorer(BRAND, TRIAGE, model=None)
 
 
 def mention(text: str, **fields) -> Mention:
@@ -172,7 +178,7 @@ def test_custom_cues_and_muted_phrases():
         muted=("fire sale", "crash test"),
         products=("Roadrunner",),
     )
-    custom = Scorer(BRAND, triage)
+    custom = Scorer(BRAND, triage, model=None)
     pixel = custom.score(mention("my acme roadrunner has a dead pixel"))
     assert (pixel.urgent, pixel.category, pixel.reasons[0]) == (
         True,
@@ -190,12 +196,13 @@ def test_custom_cues_and_muted_phrases():
     assert custom.score(mention("acme crash test results are in")).urgency < 30
     assert custom.score(mention("acme fire sale, and my heater caught fire")).urgent is True
     # without the config the cue is unknown and the mute is off
-    assert Scorer(BRAND, Triage()).score(mention("acme sent me stale biscuits")).urgent is False
+    plain = Scorer(BRAND, Triage(), model=None)
+    assert plain.score(mention("acme sent me stale biscuits")).urgent is False
 
 
 def test_brand_terms_do_not_count_as_cues():
     brand = Brand(name="Fire Co", terms=("fire co", "smoke house"), handles=("fireco",))
-    quiet = Scorer(brand, Triage())
+    quiet = Scorer(brand, Triage(), model=None)
     lunch = quiet.score(mention("Lunch at Smoke House with the Fire Co team"))
     assert lunch.urgency < 20  # only VADER's tone of the word "fire" is left
     assert not any(r.startswith("safety") for r in lunch.reasons)
@@ -223,7 +230,7 @@ def test_title_is_scored_with_text(scorer):
 
 
 def test_empty_brand_config_works():
-    bare = Scorer(Brand(name="", terms=()), Triage())
+    bare = Scorer(Brand(name="", terms=()), Triage(), model=None)
     assert bare.score(mention("my order never arrived, where is my parcel")).urgent is True
     assert bare.score(mention("")).urgency == 0
 

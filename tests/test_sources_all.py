@@ -21,7 +21,7 @@ COMPLAINTS = {
     "mastodon": "Acme support ignored me for a week, my laptop is broken and I need a refund",
     "x": "Still no refund from Acme after the outage, charged twice, this is a scam",
     "reddit": "Acme charged me twice for one order and the support line hangs up. Refund please",
-    "rss": "Customers say Acme double-charged them and support is unreachable; refunds stalled",
+    "rss": "Acme double-charged me and support is unreachable; my refund has stalled for weeks",
 }
 
 
