@@ -1,20 +1,22 @@
 """Evaluate the urgency scorer and time it.
 
-    python bench/score_eval.py [--eval PATH] [--no-split] [--show-errors [tuning|all]]
-                               [--tweets PATH]
+    python bench/score_eval.py [--eval PATH [PATH ...]] [--no-split]
+                               [--show-errors [tuning|all]] [--tweets PATH]
 
-Part 1, a labelled eval set (default `bench/eval_mentions.jsonl`; any JSON Lines file of Mentions
+Part 1, labelled eval sets (default `bench/eval_mentions.jsonl`; any JSON Lines file of Mentions
 with a `"label": {"urgent": bool, "category": str}` works, brand Acme, threshold 60): recall,
-precision and F1 of `urgent`, category accuracy on the truly urgent ones, confusion counts, for the
-whole set, the held-out third (every third line) and the tuning two-thirds, next to the VADER-alone
-baseline (urgent iff compound <= -0.05). `--no-split` prints the whole-set figures only (for a set
-with no held-out part, such as a fresh blind set). `--show-errors` lists the misclassified mentions
-of the tuning two-thirds; `--show-errors all` lists them for the whole file.
+precision and F1 of `urgent`, category accuracy on the truly urgent ones and confusion counts, for
+the shipped scorer (rules + learned half), the rules alone and VADER alone (urgent iff compound <=
+-0.05), per set and, for several sets, pooled. Unless `--no-split`, also for the held-out third
+(every third line) and the tuning two-thirds. Where `bench/second_labels/<set name>` holds a
+second labeller's labels, their agreement with the set's own and the scorer's figures against
+them. `--show-errors` lists the misclassified mentions (of the tuning two-thirds, or `all`).
 
 Part 2, VADER's 4,200 rated tweets (`id<TAB>mean rating -4..4<TAB>text`): Pearson and Spearman
 correlation of urgency with the human rating (negative is right: the more negative a tweet, the
-higher its urgency), mentions per second through `Scorer.score` against raw `polarity_scores` on the
-same tweets, and the time to score one 165 KB text.
+higher its urgency); mentions per second through `Scorer.score` and through the rules alone
+against raw `polarity_scores` on the same texts, for the tweets and for every brand mention in
+`bench/eval_*.jsonl`; and the time to score one 165 KB text.
 """
 
 from __future__ import annotations

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 from pathlib import Path
 
@@ -56,9 +55,6 @@ CONFIGS = {
     "short-3seeds": {"epochs": 15, "rate": 0.5, "l2": 1e-4, "seeds": 3},
     "words-3seeds": {"epochs": 15, "rate": 0.5, "l2": 1e-4, "seeds": 3, "grams": False},
 }
-# (for trying the code before the untuned sets exist: MENTIONOPS_UNTUNED=a.jsonl,b.jsonl)
-if os.environ.get("MENTIONOPS_UNTUNED"):
-    UNTUNED = tuple(os.environ["MENTIONOPS_UNTUNED"].split(","))
 
 # (inputs or None, rule urgency, urgent?, rules' category, true category);
 # inputs = (unmuted folded text, the rules' signals)
