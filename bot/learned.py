@@ -353,7 +353,12 @@ def train(
     )
 
 
-def _sgd(rows: list, epochs: int, rate: float, l2: float, seed: int) -> tuple[dict, dict, float]:
+def _sgd(
+    rows: list, epochs: int, rate: float, l2: float, seed: int, decay: float = 0.5
+) -> tuple[dict, dict, float]:
+    """Plain SGD for logistic regression with L2 on the features a row touches. A row is
+    (text features, their scale, {signal: non-zero value}, label 0 or 1); the step is
+    ``rate / (1 + epoch * decay)``. Returns the text weights, the signal weights and the bias."""
     weights: dict = {}
     dense_w: dict[str, float] = {}
     bias = 0.0
@@ -361,7 +366,7 @@ def _sgd(rows: list, epochs: int, rate: float, l2: float, seed: int) -> tuple[di
     order = list(range(len(rows)))
     for epoch in range(epochs):
         rng.shuffle(order)
-        step = rate / (1.0 + epoch * 0.5)
+        step = rate / (1.0 + epoch * decay)
         for index in order:
             kept, scale, dn, y = rows[index]
             z = bias + scale * sum(weights.get(f, 0.0) for f in kept)
@@ -387,22 +392,11 @@ def fit_stack(
 ) -> tuple[dict[str, float], float]:
     """The stack's weights and bias: logistic regression over (inputs, urgent?) rows, where
     the inputs are the text model's held-out logit (``text``) and the rules' signals."""
-    weights: dict[str, float] = {}
-    bias = 0.0
-    rng = random.Random(seed)
-    order = list(range(len(rows)))
-    for epoch in range(epochs):
-        rng.shuffle(order)
-        step = rate / (1.0 + epoch * 0.1)
-        for index in order:
-            inputs, label = rows[index]
-            z = bias + sum(weights.get(k, 0.0) * v for k, v in inputs.items() if v)
-            g = _sigmoid(z) - (1.0 if label else 0.0)
-            bias -= step * g
-            for k, v in inputs.items():
-                if v:
-                    w = weights.get(k, 0.0)
-                    weights[k] = w - step * (g * v + l2 * w)
+    prepared = [
+        ([], 0.0, {k: v for k, v in inputs.items() if v}, 1.0 if label else 0.0)
+        for inputs, label in rows
+    ]
+    _text, weights, bias = _sgd(prepared, epochs, rate, l2, seed, decay=0.1)
     return weights, bias
 
 
