@@ -420,11 +420,9 @@ class CategoryModel:
     def scores(self, folded: str, rule_category: str) -> list[float]:
         words = _WORD.findall(model_text(folded))
         feats = [*words, *zip(words, words[1:], strict=False), "rule:" + rule_category]
-        totals = list(self.bias)
-        get = self.weights.get
-        for vector in filter(None, map(get, feats)):
-            totals = [t + v for t, v in zip(totals, vector, strict=True)]
-        return totals
+        found = filter(None, map(self.weights.get, feats))
+        # one column a label, summed in C (the same additions, in the same order, as a loop)
+        return [sum(column) for column in zip(self.bias, *found, strict=True)]
 
     def category(self, folded: str, rule_category: str) -> str:
         totals = self.scores(folded, rule_category)

@@ -1953,8 +1953,11 @@ class Scorer:
 
         # 3. thankful or resolved tone damps everything (unless sarcastic)
         damped = False
+        thankful = None
+        looked = False  # for thankful words (the learned half asks too)
         if not sarcasm and (primary or tone):
             thankful = self._thankful(folded)
+            looked = True
             praising = compound >= 0.3 and self._praise.search(folded)
             polite_thanks = (
                 not thankful
@@ -2035,7 +2038,13 @@ class Scorer:
                 "speaker": 1.0 if _SPEAKER.search(folded) else 0.0,
                 # what the rules saw that argues against a complaint, even where it did not damp
                 "negated": min(1.0, 0.5 * len(negated_hits)),
-                "resolved": 1.0 if damped or (not sarcasm and self._thankful(folded)) else 0.0,
+                "resolved": 1.0
+                if damped
+                or (
+                    not sarcasm
+                    and (thankful if looked else self._thankful(folded))
+                )
+                else 0.0,
                 "hypothetical": 1.0 if _HYPOTHETICAL.search(folded) else 0.0,
                 # what kind of post it is: a long piece or a titled thread is more often a
                 # review, a guide or news than a cry for help
