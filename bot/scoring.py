@@ -1402,8 +1402,9 @@ _VULNERABLE = (
 )
 _LOSS = re.compile(_ESSENTIAL_LOSS)
 _NEVER = re.compile(r"(?!x)x")
-# Topics that are things a customer can lack ("no refund", "never arrived")
+# the sources the learned half knows by name (any other reads as "other")
 _SOURCES = frozenset(("x", "bluesky", "mastodon", "reddit", "hackernews", "rss"))
+# Topics that are things a customer can lack ("no refund", "never arrived")
 _OBJECTS = frozenset(("billing", "delivery", "product", "account", "outage"))
 _TOPIC_LABEL = {
     "billing": "money problem",
@@ -2013,11 +2014,11 @@ class Scorer:
             reasons.append((1, "thankful or resolved tone"))
 
         # 4. the learned half: it reads the words and what the rules saw, and has the last word
-        # on the base (see bot.learned); with no signal at all there is nothing for it to weigh
-        # It reads the texts it was trained on, those that name the brand (or a product or a
-        # handle); any other text (say, one found by a hashtag query) has the rules alone. And
-        # the rules' knowledge of another thing that shares the brand's name is not something a
-        # few thousand examples can teach, so there the rules have the last word.
+        # on the base (see bot.learned). It reads the texts it was trained on, those that name
+        # the brand (or a product or a handle); any other text (say, one found by a hashtag
+        # query) has the rules alone. And the rules' knowledge of another thing that shares the
+        # brand's name is not something a few thousand examples can teach, so there the rules
+        # have the last word.
         learn = named and not other_thing
         if _capture is not None and not learn:
             _capture.append(None)
@@ -2067,10 +2068,13 @@ class Scorer:
             learned = self._model.urgency(z, self.threshold)
             if learned >= self.threshold > base:
                 words = self._model.strongest(unmuted, sign=1, names=self._name_words)
-                if words:
-                    reasons.append(
-                        (learned, "reads like an urgent complaint: " + _quoted_words(words))
+                reasons.append(
+                    (
+                        learned,
+                        "reads like an urgent complaint"
+                        + (": " + _quoted_words(words) if words else ""),
                     )
+                )
             elif base >= self.threshold > learned:
                 words = self._model.strongest(unmuted, sign=-1, names=self._name_words)
                 reasons.append(
