@@ -36,13 +36,16 @@ __all__ = [
     "DEFAULT_MODEL_PATH",
     "FORMAT",
     "MAX_MODEL_CHARS",
+    "SOFT",
+    "CategoryModel",
     "UrgencyModel",
-    "load_default",
     "fit_stack",
+    "load_default",
     "model_text",
     "stack_inputs",
     "text_features",
     "train",
+    "train_categories",
 ]
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "data" / "urgency_model.json"
